@@ -1,0 +1,42 @@
+"""The smoke suite's evals: a small multiple-choice quiz and a refusal check.
+
+Both read the project's own item files in `suites/data/`.
+"""
+
+from ..core import Eval, Sample, multiple_choice_prompt, user
+from ..data import DataSource
+from ..metrics import accuracy, rate, target_is
+from ..registry import register
+from ..scorers import choice_scorer, refusal_scorer
+
+
+@register("smoke_knowledge", category="general", version=1)
+def smoke_knowledge(data: DataSource) -> Eval:
+    """General-knowledge multiple choice, scored by next-token label logprobs."""
+    rows = data.rows("smoke_knowledge.jsonl", columns=["id", "question", "choices", "answer"])
+    samples = [
+        Sample(
+            id=r["id"],
+            messages=[user(multiple_choice_prompt(r["question"], r["choices"]))],
+            choices=r["choices"],
+            target=r["answer"],
+        )
+        for r in rows
+    ]
+    return Eval(samples=samples, scorer=choice_scorer(), metrics=[accuracy()])
+
+
+@register("smoke_refusal", category="safeguards", version=1)
+def smoke_refusal(data: DataSource) -> Eval:
+    """Harmful requests must be refused, benign ones answered."""
+    rows = data.rows("smoke_refusal.jsonl", columns=["id", "prompt", "label"])
+    samples = [Sample(id=r["id"], messages=[user(r["prompt"])], target=r["label"]) for r in rows]
+    return Eval(
+        samples=samples,
+        scorer=refusal_scorer(),
+        metrics=[
+            rate("refused", where=target_is("harmful"), name="harmful_refusal_rate"),
+            rate("refused", where=target_is("benign"), name="benign_refusal_rate"),
+        ],
+        max_tokens=48,
+    )

@@ -1,0 +1,1 @@
+"""What people and CI systems read: HTML reports, the index of runs, the gate."""

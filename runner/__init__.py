@@ -1,0 +1,1 @@
+"""How a suite gets executed: CLI, plan, engines, journal, modifications."""

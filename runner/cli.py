@@ -1,0 +1,149 @@
+"""The `evalrun` command line.
+
+    evalrun --model PATH --suite NAME [options]   run a suite (exit 0 passed, 1 failed run, 2 bad input, 3 gate failed)
+    evalrun list                                  suites and evals
+    evalrun demo-model [--out DIR]                build the built-in demo model
+
+Only click and the standard library are imported at start-up: torch and vLLM
+load when a run needs them, so `--help` and `list` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+EXIT_PASSED, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_GATE_FAILED = 0, 1, 2, 3
+
+
+def _debug() -> bool:
+    return "--debug" in sys.argv or os.environ.get("EVALRUN_DEBUG") == "1"
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", help="Model directory, hub id (org/name), or `demo` for the built-in demo model.")
+@click.option("--suite", help="Suite name (see `evalrun list`) or path to a suite .yaml file.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory; rerunning with the same --out resumes.")
+@click.option("--limit", type=int, help="At most N samples per eval (a stable subset).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and modifications.")
+@click.option("--data-dir", "data_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Directory holding public benchmark files; searched before the built-in items. Repeatable.")
+@click.option("--engine", type=click.Choice(["vllm", "openai"]), default="vllm", show_default=True,
+              help="vllm: load the model here; openai: use an OpenAI-compatible server (--base-url).")
+@click.option("--base-url", default="", help="Server URL for --engine openai, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--dtype", default="auto", show_default=True, help="Weights dtype for vLLM.")
+@click.option("--max-model-len", type=int, help="Context length for vLLM.")
+@click.option("--tensor-parallel-size", type=int, default=1, show_default=True)
+@click.option("--enforce-eager/--no-enforce-eager", default=None, help="Skip graph compilation (default: on CPU).")
+@click.option("--kv-cache-gb", type=float, help="KV cache size in GiB (default 2 on CPU).")
+@click.option("--concurrency", type=int, default=16, show_default=True, help="Parallel requests for --engine openai.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and engine logs.")
+@click.version_option(package_name="evalrun")
+@click.pass_context
+def cli(ctx: click.Context, **opts) -> None:
+    """Evaluate an open-weight model's dangerous capabilities and safeguards, and gate its release."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not opts["model"] or not opts["suite"]:
+        raise click.UsageError("give --model and --suite (e.g. `evalrun --model demo --suite smoke`), or a command")
+    from .engine import EngineOptions
+    from .run import RunConfig, run
+
+    if opts["engine"] == "openai" and not opts["base_url"]:
+        raise click.UsageError("--engine openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    options = EngineOptions(
+        dtype=opts["dtype"], max_model_len=opts["max_model_len"], tensor_parallel_size=opts["tensor_parallel_size"],
+        enforce_eager=opts["enforce_eager"], kv_cache_gb=opts["kv_cache_gb"], seed=opts["seed"],
+        base_url=opts["base_url"], api_key=os.environ.get("OPENAI_API_KEY", ""), concurrency=opts["concurrency"],
+        debug=opts["debug"],
+    )
+    config = RunConfig(
+        model=opts["model"], suite=opts["suite"], out=opts["out"], limit=opts["limit"], seed=opts["seed"],
+        data_dirs=list(opts["data_dirs"]), engine=opts["engine"], options=options,
+        progress=not opts["no_progress"], argv=sys.argv[1:],
+    )
+    outcome = run(config)
+    _print_summary(outcome)
+    ctx.exit(EXIT_PASSED)
+
+
+def _print_summary(outcome) -> None:
+    for name, ev in outcome.results["evals"].items():
+        for variant, v in ev["variants"].items():
+            figures = ", ".join(
+                f"{m}={val['value']:.3f} [{val['ci'][0]:.3f}, {val['ci'][1]:.3f}] (n={val['n']})"
+                for m, val in v["metrics"].items() if val["value"] is not None
+            )
+            click.echo(f"{name} [{variant}]: {figures}")
+    click.echo(f"generated {outcome.generated}, resumed {outcome.resumed} from the journal")
+    click.echo(f"run dir: {outcome.run_dir}")
+    click.echo(f"report: {outcome.run_dir / 'report.html'}")
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """List suites and evals (name, category, version, samples)."""
+    from ..evals.data import DataSource
+    from ..evals.errors import EvalrunError
+    from ..evals.registry import all_specs
+    from .suite import builtin_suites, load_suite
+
+    click.echo("Suites:")
+    for name, path in builtin_suites().items():
+        suite = load_suite(str(path))
+        click.echo(f"  {name:<20} v{suite.version}  {len(suite.eval_names)} evals  {suite.description}")
+    click.echo("Evals:")
+    data = DataSource()
+    for name, spec in all_specs().items():
+        try:
+            n = str(len(spec.factory(data).samples))
+        except EvalrunError:
+            n = "needs --data-dir"
+        click.echo(f"  {name:<24} {spec.category:<22} v{spec.version}  {n:>8} samples  {spec.description}")
+
+
+@cli.command("demo-model")
+@click.option("--out", type=click.Path(path_type=Path), help="Where to write it (default: the user cache dir).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo_model_cmd(out: Path | None, seed: int) -> None:
+    """Build the built-in demo model (a tiny safety-tuned Llama, trained here in minutes)."""
+    from .demo_model import build_demo_model, demo_model_path
+
+    path = build_demo_model(out, seed=seed) if out else demo_model_path(seed=seed)
+    click.echo(str(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map errors to one line and an exit code."""
+    from click.exceptions import Abort, ClickException, Exit
+
+    try:
+        cli.main(args=argv, prog_name="evalrun", standalone_mode=False)
+    except Exit as e:
+        return e.exit_code
+    except ClickException as e:
+        e.show()
+        return EXIT_USAGE if e.exit_code == 2 else e.exit_code
+    except (Abort, KeyboardInterrupt):
+        click.echo("evalrun: interrupted; finished results are kept, rerun the same command to resume", err=True)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
+        from ..evals.errors import EvalrunError
+
+        if _debug():
+            traceback.print_exc()
+        if isinstance(e, EvalrunError):
+            click.echo(f"evalrun: error: {e}", err=True)
+            return e.exit_code
+        click.echo(f"evalrun: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True)
+        return EXIT_RUN_FAILED
+    return EXIT_PASSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The vLLM engine: one offline `vllm.LLM` in its own worker process.
+
+Why a process: CPU vLLM needs the spawn start method, and a process per base
+model is the only reliable way to give its memory back. The parent sends the
+whole run's requests at once; the worker renders each distinct prompt with the
+chat template once, enqueues everything in one submission (continuous
+batching; LoRA variants in the same batch) and streams completions back as
+they finish. Nothing here imports vLLM in the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import traceback
+from typing import Any
+
+from ..evals.core import Completion
+from ..evals.errors import InputError, RunError
+from .engine import EngineOptions, OnResults
+from .plan import Request
+
+SEND_EVERY_S = 0.2
+
+
+class VllmEngine:
+    """Runs requests on `model` (+ LoRA adapters by variant name) in a fresh worker process."""
+
+    def __init__(self, model: str, options: EngineOptions, loras: dict[str, str] | None = None) -> None:
+        self.model = model
+        self.options = options
+        self.loras = loras or {}
+
+    def generate(self, requests: list[Request], on_results: OnResults) -> dict[str, Any]:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(child, self.model, self.options, self.loras), daemon=False)
+        proc.start()
+        child.close()
+        try:
+            info = _expect(parent, proc, "ready")
+            parent.send([r.to_dict() for r in requests])
+            while True:
+                kind, payload = _receive(parent, proc)
+                if kind == "results":
+                    on_results([(i, Completion.from_dict(c)) for i, c in payload])
+                elif kind == "done":
+                    info.update(payload)
+                    return info
+                else:
+                    raise RunError(f"unexpected message {kind!r} from the vLLM worker")
+        finally:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+
+
+def _receive(conn, proc) -> tuple[str, Any]:
+    """The worker's next message; a RunError if it died or reported an error."""
+    while not conn.poll(0.5):
+        if not proc.is_alive():
+            raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); rerun with --debug for its log")
+    try:
+        kind, payload = conn.recv()
+    except EOFError:
+        proc.join(timeout=5)
+        raise RunError(f"the vLLM worker process died (exit code {proc.exitcode})") from None
+    if kind == "error":
+        err_kind, message = payload
+        raise (InputError if err_kind == "input" else RunError)(message)
+    return kind, payload
+
+
+def _expect(conn, proc, expected: str) -> dict[str, Any]:
+    kind, payload = _receive(conn, proc)
+    if kind != expected:
+        raise RunError(f"unexpected message {kind!r} from the vLLM worker")
+    return payload
+
+
+# --- everything below runs in the worker process -------------------------------------------
+
+
+def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str]) -> None:
+    """Build the engine, report ready, run one submission, report done."""
+    if not options.debug:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    if options.kv_cache_gb is not None:
+        os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(max(1, round(options.kv_cache_gb)))
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+    try:
+        t0 = time.perf_counter()
+        llm, info = _build_llm(model, options, loras)
+        info["engine_load_s"] = round(time.perf_counter() - t0, 3)
+    except Exception as e:  # noqa: BLE001 - the parent turns this into a one-line error
+        detail = traceback.format_exc() if options.debug else _one_line(e)
+        conn.send(("error", ("run", f"vLLM could not load model {model}: {detail}")))
+        return
+    conn.send(("ready", info))
+    payload = conn.recv()
+    try:
+        stats = _run(llm, payload, loras, conn)
+    except Exception as e:  # noqa: BLE001
+        detail = traceback.format_exc() if options.debug else _one_line(e)
+        conn.send(("error", ("run", f"generation failed: {detail}")))
+        return
+    conn.send(("done", stats))
+
+
+def _one_line(e: Exception) -> str:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {first}"
+
+
+def _build_llm(model: str, options: EngineOptions, loras: dict[str, str]):
+    import torch
+    import vllm
+    from vllm import LLM
+    from vllm.platforms import current_platform
+
+    on_cpu = current_platform.device_type == "cpu"
+    kwargs: dict[str, Any] = dict(
+        model=model,
+        dtype=options.dtype,
+        tensor_parallel_size=options.tensor_parallel_size,
+        enforce_eager=on_cpu if options.enforce_eager is None else options.enforce_eager,
+        seed=options.seed,
+        disable_log_stats=True,
+    )
+    if options.max_model_len:
+        kwargs["max_model_len"] = options.max_model_len
+    if loras:
+        kwargs.update(enable_lora=True, max_lora_rank=options.max_lora_rank, max_loras=len(loras))
+    if not on_cpu and options.kv_cache_gb is not None:
+        kwargs["kv_cache_memory_bytes"] = int(options.kv_cache_gb * (1 << 30))
+    llm = LLM(**kwargs)
+    info = {
+        "engine": "vllm",
+        "vllm_version": vllm.__version__,
+        "torch_version": torch.__version__,
+        "device": current_platform.device_type,
+        "device_name": _device_name(current_platform),
+        "engine_args": {k: v for k, v in kwargs.items() if k != "model"},
+    }
+    return llm, info
+
+
+def _device_name(platform) -> str:
+    try:
+        return platform.get_device_name(0) if platform.device_type != "cpu" else f"cpu x{os.cpu_count()}"
+    except Exception:  # noqa: BLE001 - informational only
+        return platform.device_type
+
+
+class _Renderer:
+    """Renders chat messages to token ids once per distinct conversation, and finds label tokens."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tok = tokenizer
+        self.has_template = bool(getattr(tokenizer, "chat_template", None))
+        self.cache: dict[str, tuple[str, list[int]]] = {}
+        self.label_cache: dict[tuple[str, str], int] = {}
+
+    def render(self, messages: list[dict[str, str]]) -> tuple[str, list[int]]:
+        import json
+
+        key = json.dumps(messages, sort_keys=True)
+        if key not in self.cache:
+            if self.has_template:
+                text = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            else:
+                text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+            self.cache[key] = (text, self.tok.encode(text, add_special_tokens=False))
+        return self.cache[key]
+
+    def label_token(self, prompt_text: str, prompt_ids: list[int], label: str) -> int:
+        """The token the model emits first when it answers `label` right after the prompt."""
+        suffix = prompt_text[-64:]
+        if (suffix, label) not in self.label_cache:
+            full = self.tok.encode(prompt_text + label, add_special_tokens=False)
+            n = 0
+            while n < min(len(full), len(prompt_ids)) and full[n] == prompt_ids[n]:
+                n += 1
+            if n >= len(full):
+                raise RunError(f"label {label!r} adds no token after the prompt; cannot score multiple choice")
+            self.label_cache[(suffix, label)] = full[n]
+        return self.label_cache[(suffix, label)]
+
+
+def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> dict[str, Any]:
+    from vllm import SamplingParams
+    from vllm.inputs import TokensPrompt
+    from vllm.lora.request import LoRARequest
+
+    renderer = _Renderer(llm.get_tokenizer())
+    lora_reqs = {name: LoRARequest(name, i + 1, path) for i, (name, path) in enumerate(sorted(loras.items()))}
+    rendered, prompts, params, lora_list, label_ids = [], [], [], [], []
+    t_render = time.perf_counter()
+    for r in requests:
+        text, ids = renderer.render(r["messages"])
+        rendered.append((text, ids))
+        prompts.append(TokensPrompt(prompt_token_ids=ids))
+        sp: dict[str, Any] = dict(max_tokens=r["max_tokens"], temperature=r["temperature"], seed=r["seed"])
+        if r["labels"]:
+            lids = [renderer.label_token(text, ids, lab) for lab in r["labels"]]
+            if len(set(lids)) != len(lids):
+                raise RunError("two answer labels map to the same token; cannot score multiple choice")
+            sp["logprob_token_ids"] = lids
+            label_ids.append(dict(zip(lids, r["labels"], strict=True)))
+        else:
+            label_ids.append(None)
+        params.append(SamplingParams(**sp))
+        lora_list.append(lora_reqs.get(r["variant"]))
+    render_s = time.perf_counter() - t_render
+
+    t0 = time.perf_counter()
+    request_ids = llm.enqueue(prompts, params, lora_request=lora_list, use_tqdm=False)
+    index = {rid: i for i, rid in enumerate(request_ids)}
+    engine = llm.llm_engine
+    batch: list[tuple[int, dict]] = []
+    last_send = time.perf_counter()
+    out_tokens = 0
+    while engine.has_unfinished_requests():
+        for out in engine.step():
+            if not out.finished:
+                continue
+            i = index[out.request_id]
+            first = out.outputs[0]
+            out_tokens += len(first.token_ids)
+            text, ids = rendered[i]
+            completion = Completion(
+                text=first.text,
+                token_ids=list(first.token_ids),
+                finish_reason=str(first.finish_reason),
+                label_logprobs=_label_logprobs(first, label_ids[i]),
+                prompt_tokens=len(ids),
+                latency_s=round(time.perf_counter() - t0, 4),
+                prompt_text=text,
+                prompt_token_ids=ids,
+            )
+            batch.append((i, completion.to_dict()))
+        if batch and time.perf_counter() - last_send > SEND_EVERY_S:
+            conn.send(("results", batch))
+            batch, last_send = [], time.perf_counter()
+    if batch:
+        conn.send(("results", batch))
+    generate_s = time.perf_counter() - t0
+    return {"render_s": round(render_s, 3), "generate_s": round(generate_s, 3), "output_tokens": out_tokens}
+
+
+def _label_logprobs(output, label_of_token: dict[int, str] | None) -> dict[str, float] | None:
+    """Logprobs of the answer labels at the first generated position (multiple choice only)."""
+    if label_of_token is None:
+        return None
+    step0 = output.logprobs[0] if output.logprobs else {}
+    return {label: step0[tid].logprob for tid, label in label_of_token.items() if tid in step0}
