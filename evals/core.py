@@ -66,6 +66,7 @@ class Completion:
     finish_reason: str = ""
     label_logprobs: dict[str, float] | None = None
     prompt_tokens: int = 0
+    output_tokens: int = 0
     latency_s: float = 0.0
     prompt_text: str = ""
     prompt_token_ids: list[int] = field(default_factory=list)

@@ -38,6 +38,10 @@ class EngineOptions:
 
 
 class Engine(Protocol):
-    def generate(self, requests: list[Request], on_results: OnResults) -> dict[str, Any]:
-        """Run every request; call `on_results` as completions finish; return engine info and timings."""
+    def generate(
+        self, requests: list[Request], on_results: OnResults, on_ready: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
+        """Run every request; call `on_ready` once loaded and `on_results` as completions finish.
+
+        Returns engine info and timings."""
         ...

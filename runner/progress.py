@@ -15,8 +15,17 @@ class Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="generating", unit="req", file=sys.stderr, mininterval=0.5,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, desc="generating (loading engine)", unit="req", file=sys.stderr, mininterval=0.5,
+                dynamic_ncols=True,
+            )
+
+    def start(self) -> None:
+        """The engine is loaded: rates count from now."""
+        self.t0 = time.perf_counter()
+        if self.bar is not None:
+            self.bar.set_description_str("generating")
+            self.bar.reset()
 
     def add(self, tokens: int) -> None:
         self.tokens += tokens

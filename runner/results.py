@@ -45,7 +45,7 @@ def sample_records(evals: list[Eval], requests: list[Request], rows: dict[str, d
                 "metadata": sample.metadata,
                 "completion": comp["text"],
                 "finish_reason": comp.get("finish_reason", ""),
-                "completion_tokens": len(comp.get("token_ids", [])),
+                "completion_tokens": comp.get("output_tokens", 0),
                 "label_logprobs": comp.get("label_logprobs"),
                 "score": row["score"],
             }

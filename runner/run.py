@@ -13,7 +13,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..evals.registry import load_eval
 from . import rundir
 from .engine import EngineOptions
 from .journal import Journal
-from .model_ref import ModelRef, resolve_model
+from .model_ref import HUB_ID, ModelRef, check_model_dir, resolve_model
 from .plan import BASE, Request, build_requests
 from .progress import Progress
 from .results import SCHEMA_VERSION, eval_results, sample_records, samples_jsonl
@@ -74,8 +74,11 @@ def run(config: RunConfig) -> RunOutcome:
         raise InputError(f"--limit must be at least 1, got {config.limit}")
     suite = load_suite(config.suite)
     data = DataSource(config.data_dirs)
+    local = Path(config.model).expanduser()
+    if config.engine == "vllm" and config.model != "demo" and (local.exists() or not HUB_ID.match(config.model)):
+        check_model_dir(local)
     evals = load_evals(suite, data, config.limit)
-    model = _resolve(config)
+    model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
     previous = _check_previous(run_dir, model, suite)
     variants = [BASE]
@@ -167,12 +170,12 @@ def _generate(config: RunConfig, model: ModelRef, evals: list[Eval], pending: li
                     "completion": completion.to_dict(), "score": score.to_dict(),
                 }
             )
-            progress.add(len(completion.token_ids))
+            progress.add(completion.output_tokens)
         journal.add(rows)
 
     engine = _engine(config, model)
     try:
-        return engine.generate(pending, on_results)
+        return engine.generate(pending, on_results, on_ready=progress.start)
     finally:
         progress.close()
 
@@ -186,7 +189,11 @@ def _engine(config: RunConfig, model: ModelRef):
         raise InputError(f"unknown engine {config.engine!r}; use vllm or openai")
     from .vllm_engine import VllmEngine
 
-    return VllmEngine(model.path, config.options)
+    options = config.options
+    if config.model == "demo" and options.dtype == "auto":
+        # The demo model is float32; CPU vLLM would pick bfloat16, whose LoRA kernels crash here.
+        options = replace(options, dtype="float32")
+    return VllmEngine(model.path, options)
 
 
 def _git_revision() -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 import traceback
 from typing import Any
@@ -32,7 +33,7 @@ class VllmEngine:
         self.options = options
         self.loras = loras or {}
 
-    def generate(self, requests: list[Request], on_results: OnResults) -> dict[str, Any]:
+    def generate(self, requests: list[Request], on_results: OnResults, on_ready=None) -> dict[str, Any]:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=_worker, args=(child, self.model, self.options, self.loras), daemon=False)
@@ -40,6 +41,8 @@ class VllmEngine:
         child.close()
         try:
             info = _expect(parent, proc, "ready")
+            if on_ready is not None:
+                on_ready()
             parent.send([r.to_dict() for r in requests])
             while True:
                 kind, payload = _receive(parent, proc)
@@ -51,11 +54,18 @@ class VllmEngine:
                 else:
                     raise RunError(f"unexpected message {kind!r} from the vLLM worker")
         finally:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
+            _stop_group(proc)
+
+
+def _stop_group(proc) -> None:
+    """End the worker and every process vLLM started under it (they share its process group)."""
+    proc.join(timeout=10)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        proc.join(timeout=10)
 
 
 def _receive(conn, proc) -> tuple[str, Any]:
@@ -86,8 +96,9 @@ def _expect(conn, proc, expected: str) -> dict[str, Any]:
 
 def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str]) -> None:
     """Build the engine, report ready, run one submission, report done."""
+    os.setpgrp()  # the parent ends this group, so no engine process outlives the run
     if not options.debug:
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
     if options.kv_cache_gb is not None:
         os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(max(1, round(options.kv_cache_gb)))
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
@@ -107,6 +118,7 @@ def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str]) -> 
         detail = traceback.format_exc() if options.debug else _one_line(e)
         conn.send(("error", ("run", f"generation failed: {detail}")))
         return
+    llm.llm_engine.engine_core.shutdown()
     conn.send(("done", stats))
 
 
@@ -217,8 +229,11 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
     render_s = time.perf_counter() - t_render
 
     t0 = time.perf_counter()
-    request_ids = llm.enqueue(prompts, params, lora_request=lora_list, use_tqdm=False)
-    index = {rid: i for i, rid in enumerate(request_ids)}
+    # Outputs carry the LLM's external request ids: consecutive counter values from `first`.
+    first = llm.request_counter.counter
+    llm.enqueue(prompts, params, lora_request=lora_list, use_tqdm=False)
+    if llm.request_counter.counter - first != len(prompts):
+        raise RunError("vLLM did not accept every request in one submission")
     engine = llm.llm_engine
     batch: list[tuple[int, dict]] = []
     last_send = time.perf_counter()
@@ -227,16 +242,17 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
         for out in engine.step():
             if not out.finished:
                 continue
-            i = index[out.request_id]
-            first = out.outputs[0]
-            out_tokens += len(first.token_ids)
+            i = int(out.request_id) - first
+            best = out.outputs[0]
+            out_tokens += len(best.token_ids)
             text, ids = rendered[i]
             completion = Completion(
-                text=first.text,
-                token_ids=list(first.token_ids),
-                finish_reason=str(first.finish_reason),
-                label_logprobs=_label_logprobs(first, label_ids[i]),
+                text=best.text,
+                token_ids=list(best.token_ids),
+                finish_reason=str(best.finish_reason),
+                label_logprobs=_label_logprobs(best, label_ids[i]),
                 prompt_tokens=len(ids),
+                output_tokens=len(best.token_ids),
                 latency_s=round(time.perf_counter() - t0, 4),
                 prompt_text=text,
                 prompt_token_ids=ids,
