@@ -1,7 +1,9 @@
 """Metrics: named summaries of an eval's scores, each with n and a 95% CI.
 
-A metric is a small object with a `name` and `compute(pairs)`, where `pairs`
-are the (sample, score) of one eval and one model variant.
+A metric is a small object with a `name`, `compute(pairs)` where `pairs` are
+the (sample, score) of one eval and one model variant, `where` (which samples
+count) and `sample_value(score)` (one sample's contribution), which is what
+paired before/after comparisons use.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ class Mean:
     name: str = "accuracy"
     where: Callable[[Sample], bool] | None = None
 
+    binary = False
+
+    def sample_value(self, score: Score) -> float:
+        return score.value
+
     def compute(self, pairs: Pairs) -> MetricValue:
         values = [sc.value for s, sc in pairs if self.where is None or self.where(s)]
         if not values:
@@ -47,8 +54,13 @@ class Rate:
     name: str = ""
     where: Callable[[Sample], bool] | None = None
 
+    binary = True
+
     def __post_init__(self) -> None:
         self.name = self.name or f"{self.label}_rate"
+
+    def sample_value(self, score: Score) -> float:
+        return 1.0 if score.label == self.label else 0.0
 
     def compute(self, pairs: Pairs) -> MetricValue:
         kept = [sc for s, sc in pairs if self.where is None or self.where(s)]

@@ -41,3 +41,32 @@ def proportion_or_mean_ci(values: Sequence[float]) -> tuple[float, float]:
     if all(v in (0.0, 1.0) for v in values):
         return wilson(sum(values), len(values))
     return bootstrap_mean(values)
+
+
+def paired_bootstrap_delta(
+    base: Sequence[float], other: Sequence[float], reps: int = 2000, seed: int = 0
+) -> tuple[float, tuple[float, float]]:
+    """Mean of (other - base) over paired samples, with a 95% paired percentile-bootstrap CI.
+
+    Resampling pairs (not the two arms separately) keeps the per-sample correlation, which is what
+    makes a before/after comparison on the same items tight.
+    """
+    n = len(base)
+    if n == 0 or n != len(other):
+        raise ValueError("paired samples must be non-empty and of equal length")
+    diffs = [o - b for b, o in zip(base, other, strict=True)]
+    mean = sum(diffs) / n
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(reps))
+    return mean, (means[int(0.025 * reps)], means[min(reps - 1, int(0.975 * reps))])
+
+
+def mcnemar_exact(base: Sequence[float], other: Sequence[float]) -> float:
+    """Two-sided exact McNemar p-value for paired binary outcomes (a binomial test on the discordant pairs)."""
+    b = sum(1 for x, y in zip(base, other, strict=True) if x == 1 and y == 0)
+    c = sum(1 for x, y in zip(base, other, strict=True) if x == 0 and y == 1)
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)

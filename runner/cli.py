@@ -41,6 +41,8 @@ def _debug() -> bool:
 @click.option("--enforce-eager/--no-enforce-eager", default=None, help="Skip graph compilation (default: on CPU).")
 @click.option("--kv-cache-gb", type=float, help="KV cache size in GiB (default 2 on CPU).")
 @click.option("--concurrency", type=int, default=16, show_default=True, help="Parallel requests for --engine openai.")
+@click.option("--variant", "variants", multiple=True, metavar="NAME=PATH",
+              help="Also evaluate a ready-made variant: a LoRA adapter dir or a full checkpoint dir. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and engine logs.")
 @click.version_option(package_name="evalrun")
@@ -65,7 +67,7 @@ def cli(ctx: click.Context, **opts) -> None:
     config = RunConfig(
         model=opts["model"], suite=opts["suite"], out=opts["out"], limit=opts["limit"], seed=opts["seed"],
         data_dirs=list(opts["data_dirs"]), engine=opts["engine"], options=options,
-        progress=not opts["no_progress"], argv=sys.argv[1:],
+        progress=not opts["no_progress"], variants=list(opts["variants"]), argv=sys.argv[1:],
     )
     outcome = run(config)
     _print_summary(outcome)

@@ -23,7 +23,9 @@ class Variant:
     """A model the run evaluates: the base model, or a modification of it.
 
     `kind` is "base", "lora" (an adapter loaded on the base model in the same
-    engine) or "weights" (a full checkpoint, which needs its own engine).
+    engine), "weights" (a full checkpoint, which needs its own engine) or
+    "skipped". `engine_args` (e.g. a quantization method) also need an engine
+    of their own.
     """
 
     name: str
@@ -31,6 +33,12 @@ class Variant:
     path: str = ""
     fingerprint: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    engine_args: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def runs(self) -> bool:
+        """False for a modification that could not be made here (its reason is in info["skipped"])."""
+        return self.kind != "skipped"
 
 
 BASE = Variant("base")
@@ -79,7 +87,7 @@ def build_requests(
 ) -> list[Request]:
     """Every request of the run, in a stable order (variant, eval, sample, epoch)."""
     requests = []
-    for variant in variants:
+    for variant in (v for v in variants if v.runs):
         for ev in evals:
             for sample in ev.samples:
                 sample_hash = sample.content_hash()

