@@ -95,6 +95,7 @@ def list_cmd() -> None:
     from ..evals.registry import all_specs
     from .suite import builtin_suites, load_suite
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # listing never downloads: hub-only evals show "needs --data-dir"
     click.echo("Suites:")
     for name, path in builtin_suites().items():
         suite = load_suite(str(path))
@@ -103,10 +104,10 @@ def list_cmd() -> None:
     data = DataSource()
     for name, spec in all_specs().items():
         try:
-            n = str(len(spec.factory(data).samples))
+            n = f"{len(spec.factory(data).samples)} samples"
         except EvalrunError:
-            n = "needs --data-dir"
-        click.echo(f"  {name:<24} {spec.category:<22} v{spec.version}  {n:>8} samples  {spec.description}")
+            n = "--data-dir"
+        click.echo(f"  {name:<24} {spec.category:<22} v{spec.version}  {n:>12}  {spec.description}")
 
 
 @cli.command("demo-model")

@@ -136,6 +136,10 @@ def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Va
         "variants": {v.name: {"kind": v.kind, "path": v.path, **v.info} for v in variants},
         "evals": evals_section,
     }
+    if suite.categories or suite.safeguards:
+        from ..evals.determination import summarize
+
+        results.update(summarize(suite.to_dict(), evals_section, records))
     if len(variants) > 1:
         results["comparisons"] = comparisons(evals, variants, records)
         results["durability"] = durability(evals, variants, evals_section)

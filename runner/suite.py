@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..evals.determination import AGGREGATES, CATEGORY_KEYS, RULES, SCALES
 from ..evals.errors import InputError
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
-KNOWN_KEYS = {"name", "version", "description", "evals", "categories", "safeguards", "modifications", "gate", "scale"}
+KNOWN_KEYS = {
+    "name", "version", "description", "evals", "categories", "safeguards", "modifications", "gate", "scale",
+    "determination",
+}
 
 
 @dataclass
@@ -25,6 +29,7 @@ class Suite:
     modifications: list[Any] = field(default_factory=list)
     gate: dict[str, Any] = field(default_factory=dict)
     scale: str = ""
+    determination: str = ""
 
     @property
     def eval_names(self) -> list[str]:
@@ -40,6 +45,7 @@ class Suite:
             "name": self.name, "version": self.version, "path": str(self.path), "description": self.description,
             "evals": self.evals, "categories": self.categories, "safeguards": self.safeguards,
             "modifications": self.modifications, "gate": self.gate, "scale": self.scale,
+            "determination": self.determination,
         }
 
 
@@ -71,6 +77,7 @@ def load_suite(name_or_path: str) -> Suite:
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise InputError(f"suite file {path}: unknown key(s) {', '.join(sorted(unknown))}")
+    _check_sections(path, raw)
     suite = Suite(
         name=str(raw.get("name") or path.stem),
         version=int(raw.get("version", 1)),
@@ -81,8 +88,62 @@ def load_suite(name_or_path: str) -> Suite:
         safeguards=list(raw.get("safeguards") or []),
         modifications=list(raw.get("modifications") or []),
         gate=dict(raw.get("gate") or {}),
-        scale=str(raw.get("scale", "")),
+        scale=str(raw.get("scale") or ""),
+        determination=str(raw.get("determination") or ""),
     )
     if not suite.eval_names:
         raise InputError(f"suite file {path}: no evals listed")
     return suite
+
+
+def _check_sections(path: Path, raw: dict[str, Any]) -> None:
+    """One-line InputErrors for the preparedness sections: scale, determination, categories, safeguards.
+
+    (modifications and gate are checked by their own code.)
+    """
+    scale = raw.get("scale") or "v2"
+    if scale not in SCALES:
+        raise InputError(f"suite file {path}: unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    _check_choice(path, "determination rule", raw.get("determination"), RULES)
+    for key in ("evals", "safeguards"):
+        names = raw.get(key) or []
+        if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+            raise InputError(f"suite file {path}: {key} should be a list of eval names")
+    categories = raw.get("categories") or {}
+    if not isinstance(categories, dict):
+        raise InputError(f"suite file {path}: categories should be a mapping of category name to its settings")
+    for name, cfg in categories.items():
+        _check_category(path, str(name), cfg, SCALES[scale])
+
+
+def _check_choice(path: Path, what: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in (None, "") and value not in allowed:
+        raise InputError(f"suite file {path}: unknown {what} {value!r}; use one of {', '.join(allowed)}")
+
+
+def _check_category(path: Path, name: str, cfg: Any, levels: tuple[str, ...]) -> None:
+    where = f"suite file {path}: category {name}"
+    if not isinstance(cfg, dict):
+        raise InputError(f"{where}: expected a mapping with evals and indicative thresholds")
+    unknown = set(cfg) - CATEGORY_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                         f"known: {', '.join(sorted(CATEGORY_KEYS))}")
+    evals = cfg.get("evals")
+    if not isinstance(evals, list) or not evals or not all(isinstance(e, str) for e in evals):
+        raise InputError(f"{where}: evals should be a non-empty list of eval names")
+    _check_choice(path, f"determination rule in category {name}", cfg.get("determination"), RULES)
+    _check_choice(path, f"aggregate in category {name}", cfg.get("aggregate"), AGGREGATES)
+    thresholds = cfg.get("indicative") or {}
+    if not isinstance(thresholds, dict) or not thresholds:
+        raise InputError(f"{where}: indicative should map levels ({', '.join(levels[1:])}) to thresholds")
+    for level, x in thresholds.items():
+        if level not in levels[1:]:
+            raise InputError(f"{where}: unknown level {level!r}; this scale's levels above {levels[0]} are "
+                             f"{', '.join(levels[1:])}")
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x <= 1:
+            raise InputError(f"{where}: threshold for {level} is {x!r}; thresholds must be numbers in [0, 1]")
+    ordered = [(lvl, thresholds[lvl]) for lvl in levels if lvl in thresholds]
+    for (lo, a), (hi, b) in zip(ordered, ordered[1:], strict=False):
+        if not a < b:
+            raise InputError(f"{where}: levels not increasing: {hi} ({b}) should be above {lo} ({a})")
