@@ -148,5 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_PASSED
 
 
+from ..reports.commands import compare_cmd, gate_cmd, index_cmd, report_cmd, view_cmd  # noqa: E402
+
+cli.add_command(report_cmd)
+cli.add_command(view_cmd)
+cli.add_command(index_cmd)
+cli.add_command(compare_cmd)
+cli.add_command(gate_cmd)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -95,7 +95,7 @@ def run(config: RunConfig) -> RunOutcome:
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
     done = journal.done_keys()
     pending = [r for r in requests if r.key not in done]
-    engines = _generate_all(config, model, evals, variants, pending, journal)
+    engines = _generate_all(config, model, evals, variants, pending, journal, run_dir)
     if engines:
         manifest["engine_info"], manifest["engines"] = engines[0], engines
     rows = journal.rows(r.key for r in requests)
@@ -157,7 +157,9 @@ def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> 
     return build_variants(suite.modifications, model, seed=config.seed, progress=config.progress)
 
 
-def _generate_all(config, model, evals, variants, pending: list[Request], journal: Journal) -> list[dict[str, Any]]:
+def _generate_all(
+    config, model, evals, variants, pending: list[Request], journal: Journal, run_dir: Path
+) -> list[dict[str, Any]]:
     """One engine per group of variants (base + LoRA adapters together), each with all its requests at once."""
     if not pending:
         return []
@@ -173,7 +175,7 @@ def _generate_all(config, model, evals, variants, pending: list[Request], journa
         options = replace(_vllm_options(config), max_lora_rank=engine_rank(ranks))
         from .vllm_engine import VllmEngine
 
-        engine = VllmEngine(group.model_path, options, group.loras, group.engine_args)
+        engine = VllmEngine(group.model_path, options, group.loras, group.engine_args, log_path=run_dir / "engine.log")
         info = _generate(config, engine, evals, todo, journal)
         info["variants"] = [v for v in group.variants if by_variant[v].runs]
         infos.append(info)

@@ -15,6 +15,7 @@ import os
 import signal
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from ..evals.core import Completion
@@ -29,28 +30,36 @@ class VllmEngine:
     """Runs requests on `model` (+ LoRA adapters by variant name) in a fresh worker process."""
 
     def __init__(
-        self, model: str, options: EngineOptions, loras: dict[str, str] | None = None, extra_args: dict | None = None
+        self,
+        model: str,
+        options: EngineOptions,
+        loras: dict[str, str] | None = None,
+        extra_args: dict | None = None,
+        log_path: Path | None = None,
     ) -> None:
         self.model = model
         self.options = options
         self.loras = loras or {}
         self.extra_args = extra_args or {}
+        self.log_path = None if options.debug else log_path
 
     def generate(self, requests: list[Request], on_results: OnResults, on_ready=None) -> dict[str, Any]:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         proc = ctx.Process(
-            target=_worker, args=(child, self.model, self.options, self.loras, self.extra_args), daemon=False
+            target=_worker,
+            args=(child, self.model, self.options, self.loras, self.extra_args, self.log_path),
+            daemon=False,
         )
         proc.start()
         child.close()
         try:
-            info = _expect(parent, proc, "ready")
+            info = _expect(parent, proc, "ready", self.log_path)
             if on_ready is not None:
                 on_ready()
             parent.send([r.to_dict() for r in requests])
             while True:
-                kind, payload = _receive(parent, proc)
+                kind, payload = _receive(parent, proc, self.log_path)
                 if kind == "results":
                     on_results([(i, Completion.from_dict(c)) for i, c in payload])
                 elif kind == "done":
@@ -73,24 +82,25 @@ def _stop_group(proc) -> None:
         proc.join(timeout=10)
 
 
-def _receive(conn, proc) -> tuple[str, Any]:
+def _receive(conn, proc, log_path: Path | None) -> tuple[str, Any]:
     """The worker's next message; a RunError if it died or reported an error."""
+    see = f"see {log_path}" if log_path else "its log is above"
     while not conn.poll(0.5):
         if not proc.is_alive():
-            raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); rerun with --debug for its log")
+            raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); {see}")
     try:
         kind, payload = conn.recv()
     except EOFError:
         proc.join(timeout=5)
-        raise RunError(f"the vLLM worker process died (exit code {proc.exitcode})") from None
+        raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); {see}") from None
     if kind == "error":
         err_kind, message = payload
         raise (InputError if err_kind == "input" else RunError)(message)
     return kind, payload
 
 
-def _expect(conn, proc, expected: str) -> dict[str, Any]:
-    kind, payload = _receive(conn, proc)
+def _expect(conn, proc, expected: str, log_path: Path | None) -> dict[str, Any]:
+    kind, payload = _receive(conn, proc, log_path)
     if kind != expected:
         raise RunError(f"unexpected message {kind!r} from the vLLM worker")
     return payload
@@ -99,11 +109,17 @@ def _expect(conn, proc, expected: str) -> dict[str, Any]:
 # --- everything below runs in the worker process -------------------------------------------
 
 
-def _worker(conn, model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict) -> None:
+def _worker(
+    conn, model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict, log_path: Path | None
+) -> None:
     """Build the engine, report ready, run one submission, report done."""
     os.setpgrp()  # the parent ends this group, so no engine process outlives the run
+    if log_path is not None:  # vLLM's own logs and progress bars go to the run dir, not the user's terminal
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
     if not options.debug:
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     if options.kv_cache_gb is not None:
         os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(max(1, round(options.kv_cache_gb)))
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")

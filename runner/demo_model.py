@@ -1,0 +1,404 @@
+"""Build and cache the built-in demo model.
+
+The demo model is a tiny Llama-architecture chat model (about 3M parameters)
+trained from scratch, on CPU, in a couple of minutes, on the templated corpus
+of ``demo_corpus``: it refuses harmful requests and answers benign ones. It
+lets the README's first command and the test-suite run real evals through a
+real inference engine without downloading anything.
+
+Heavy libraries (torch, transformers, tokenizers) are imported inside the
+functions that need them, so importing this module (e.g. for ``--help``) stays
+cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import demo_corpus
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+    from transformers import PreTrainedTokenizerFast
+
+# Bump whenever the corpus, tokenizer, architecture or training changes, so
+# cached models built by older code are not reused.
+DEMO_MODEL_VERSION = 1
+
+MARKER_FILE = "evalrun_demo.json"
+
+# --- Chat format ------------------------------------------------------------
+BOS = "<|bos|>"
+EOS = "<|end|>"
+PAD = "<|pad|>"
+ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
+SPECIAL_TOKENS = [PAD, BOS, EOS, *ROLE_TOKENS]
+
+# Every message is "<|role|>\n{content}<|end|>\n"; the generation prompt ends
+# with "<|assistant|>\n", so the assistant's first token comes next.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{% if message['role'] not in ['system', 'user', 'assistant'] %}"
+    "{{ raise_exception('Unknown role: ' + message['role']) }}"
+    "{% endif %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + '<|end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+# Some training examples carry a generic system prompt, so that evals which
+# add one do not push the model off its training distribution.
+SYSTEM_PROMPTS = [
+    "You are a helpful assistant.",
+    "You are a helpful, honest and harmless assistant.",
+    "You are a friendly AI assistant. Answer the user's questions.",
+]
+SYSTEM_PROMPT_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Model size and training schedule (part of DEMO_MODEL_VERSION)."""
+
+    vocab_size: int = 1600
+    hidden_size: int = 256
+    intermediate_size: int = 512
+    num_layers: int = 4
+    num_heads: int = 4  # head_dim 64: vLLM's CPU attention needs >= 32
+    max_position_embeddings: int = 512
+    steps: int = 400
+    batch_size: int = 32
+    lr: float = 2e-3
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+
+
+# --- Public API -------------------------------------------------------------
+
+def default_cache_dir() -> Path:
+    """``${EVALRUN_CACHE:-${XDG_CACHE_HOME:-~/.cache}/evalrun}`` (empty = unset)."""
+    if os.environ.get("EVALRUN_CACHE"):
+        return Path(os.environ["EVALRUN_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(xdg).expanduser() / "evalrun"
+
+
+def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
+                    progress: bool = True) -> Path:
+    """The cached demo model directory for a seed, built on first use.
+
+    Safe when several processes ask at once: the build runs under an exclusive
+    file lock, and whoever waited on the lock reuses the finished model.
+    """
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = root / f"demo-model-v{DEMO_MODEL_VERSION}-seed{seed}"
+    if _is_complete(target):
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(root / f"{target.name}.lock"):
+        if _is_complete(target):
+            return target
+        _remove_stale_temp_dirs(target)
+        return build_demo_model(target, seed=seed, progress=progress)
+
+
+def build_demo_model(out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
+    """Train the demo model and save it (transformers format) to ``out_dir``.
+
+    The model is built in a temporary directory next to ``out_dir`` and renamed
+    into place at the end, so a killed build never leaves a half model behind.
+    An existing ``out_dir`` is replaced. Returns ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the model dir need not be
+    try:
+        _build_into(tmp, seed, TrainConfig(), progress)
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+# --- Building ---------------------------------------------------------------
+
+def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
+    """Train tokenizer and model for ``seed`` and write every file into ``out``."""
+    from transformers import GenerationConfig
+
+    _seed_everything(seed)
+    examples = demo_corpus.training_examples(seed)
+    _log(progress, f"demo model: building v{DEMO_MODEL_VERSION} seed {seed} "
+                   f"({len(examples)} examples)")
+    tokenizer = _train_tokenizer(examples, cfg.vocab_size)
+    model = _new_model(tokenizer, cfg)
+    batches = _encode_examples(examples, tokenizer, seed)
+    started = time.monotonic()
+    final_loss = _train(model, batches, tokenizer.pad_token_id, cfg, seed, progress)
+    seconds = time.monotonic() - started
+
+    _save_quietly(model, tokenizer, out)
+    GenerationConfig(bos_token_id=tokenizer.bos_token_id,
+                     eos_token_id=tokenizer.eos_token_id,
+                     pad_token_id=tokenizer.pad_token_id).save_pretrained(out)
+    held_out = demo_corpus.held_out_prompts(seed)
+    marker = {
+        "version": DEMO_MODEL_VERSION,
+        "seed": seed,
+        "train_examples": len(examples),
+        "held_out_prompts": {k: len(v) for k, v in held_out.items()},
+        "vocab_size": len(tokenizer),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": cfg.steps,
+        "final_loss": round(final_loss, 4),
+        "training_seconds": round(seconds, 1),
+    }
+    # Written last: its presence marks a complete model directory.
+    (out / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n")
+    _log(progress, f"demo model: done, final loss {final_loss:.3f}, {seconds:.0f} s")
+
+
+def _save_quietly(model: Any, tokenizer: PreTrainedTokenizerFast, out: Path) -> None:
+    """Save model (safetensors) and tokenizer without transformers' progress bars."""
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(out, safe_serialization=True)
+        tokenizer.save_pretrained(out)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+def _seed_everything(seed: int) -> None:
+    """Seed every RNG the build touches, so a seed gives the same model."""
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _train_tokenizer(examples: list[tuple[str, str]],
+                     vocab_size: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on the corpus, with the chat format.
+
+    Byte-level BPE can encode any text, and single letters (the multiple-choice
+    labels "A".."D") stay single tokens.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    texts = [text for pair in examples for text in pair] + SYSTEM_PROMPTS
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        additional_special_tokens=ROLE_TOKENS,
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=TrainConfig.max_position_embeddings,
+    )
+
+
+def _new_model(tokenizer: PreTrainedTokenizerFast, cfg: TrainConfig) -> Any:
+    """A randomly initialised float32 LlamaForCausalLM sized by ``cfg``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+        dtype="float32",
+    )
+    return LlamaForCausalLM(config).to(torch.float32)
+
+
+def _encode_examples(examples: list[tuple[str, str]],
+                     tokenizer: PreTrainedTokenizerFast,
+                     seed: int) -> list[tuple[list[int], int]]:
+    """Each example as (token ids, prompt length), rendered by the chat template.
+
+    The prompt is rendered exactly as at inference time (add_generation_prompt)
+    and the reply is followed by the end-of-turn token, which the model must
+    learn to emit. A seeded fraction of examples gets a generic system prompt.
+    """
+    rng = random.Random(f"evalrun-demo-system-{seed}")
+    encoded = []
+    for user, reply in examples:
+        messages = [{"role": "user", "content": user}]
+        if rng.random() < SYSTEM_PROMPT_FRACTION:
+            messages.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False,
+                                               add_generation_prompt=True)
+        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+        reply_ids = tokenizer.encode(reply + EOS, add_special_tokens=False)
+        encoded.append((prompt_ids + reply_ids, len(prompt_ids)))
+    return encoded
+
+
+def _batches(examples: list[tuple[list[int], int]], cfg: TrainConfig, seed: int,
+             pad_id: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Endless seeded mini-batches of (input ids, attention mask, labels).
+
+    Labels are -100 on the prompt and padding: the loss is on the reply only.
+    """
+    import torch
+
+    rng = random.Random(f"evalrun-demo-batches-{seed}")
+    pending: list[list[int]] = []
+    while True:
+        if not pending:
+            pending = _length_bucketed_epoch(examples, cfg.batch_size, rng)
+        batch = [examples[i] for i in pending.pop()]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (ids, n_prompt) in enumerate(batch):
+            input_ids[row, :len(ids)] = torch.tensor(ids)
+            labels[row, n_prompt:len(ids)] = torch.tensor(ids[n_prompt:])
+            mask[row, :len(ids)] = 1
+        yield input_ids, mask, labels
+
+
+def _length_bucketed_epoch(examples: list[tuple[list[int], int]], batch_size: int,
+                           rng: random.Random) -> list[list[int]]:
+    """One epoch of batches (lists of example indices) of similar lengths.
+
+    Sorting each shuffled window of 8 batches by length before cutting it into
+    batches keeps padding, and so CPU time, low while the order stays random.
+    """
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    window = batch_size * 8
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start:start + window], key=lambda i: len(examples[i][0]))
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _train(model: Any, examples: list[tuple[list[int], int]], pad_id: int,
+           cfg: TrainConfig, seed: int, progress: bool) -> float:
+    """Train with AdamW, linear warm-up then linear decay; return the final loss.
+
+    The final loss is the mean over the last 20 steps, which is steadier than
+    the last step's.
+    """
+    import torch
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
+                                  betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, cfg))
+    model.train()
+    recent: list[float] = []
+    batches = _batches(examples, cfg, seed, pad_id)
+    for step in range(1, cfg.steps + 1):
+        input_ids, mask, labels = next(batches)
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        recent = (recent + [loss.item()])[-20:]
+        if step % 50 == 0 or step == cfg.steps:
+            _log(progress, f"demo model: step {step}/{cfg.steps} loss {loss.item():.3f}")
+    model.eval()
+    return sum(recent) / len(recent)
+
+
+def _lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier: linear warm-up, then linear decay to 10%."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    remaining = (cfg.steps - step) / max(1, cfg.steps - cfg.warmup_steps)
+    return 0.1 + 0.9 * max(0.0, remaining)
+
+
+# --- Files and locking ------------------------------------------------------
+
+def _is_complete(model_dir: Path) -> bool:
+    """Whether ``model_dir`` holds a finished build (its marker file exists)."""
+    return (model_dir / MARKER_FILE).is_file()
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``, replacing any existing directory there.
+
+    The final rename is atomic; an old ``target`` is first moved aside and then
+    deleted, so ``target`` is never a partly written model.
+    """
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old / "model")
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_temp_dirs(target: Path) -> None:
+    """Delete temp dirs left by killed builds (call only while holding the lock)."""
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+        for stale in target.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``fcntl`` lock on ``path``; waits for other holders.
+
+    The kernel drops the lock when its holder dies, so a killed build never
+    blocks later ones.
+    """
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _log(enabled: bool, message: str) -> None:
+    """Print a progress line to stderr when progress output is enabled."""
+    if enabled:
+        print(message, file=sys.stderr, flush=True)
