@@ -43,6 +43,10 @@ def _debug() -> bool:
 @click.option("--concurrency", type=int, default=16, show_default=True, help="Parallel requests for --engine openai.")
 @click.option("--variant", "variants", multiple=True, metavar="NAME=PATH",
               help="Also evaluate a ready-made variant: a LoRA adapter dir or a full checkpoint dir. Repeatable.")
+@click.option("--gate", is_flag=True, help="Judge the run against the suite's gate policy: exit 3 if it fails.")
+@click.option("--policy", type=click.Path(path_type=Path), help="Gate policy YAML (overrides the suite's gate:).")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Run dir of the last release, for non-regression.")
+@click.option("--redact", is_flag=True, help="Hide completions of hazardous evals in the report.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and engine logs.")
 @click.version_option(package_name="evalrun")
@@ -71,7 +75,20 @@ def cli(ctx: click.Context, **opts) -> None:
     )
     outcome = run(config)
     _print_summary(outcome)
-    ctx.exit(EXIT_PASSED)
+    for variant, reason in outcome.failed.items():
+        click.echo(f"evalrun: error: variant {variant} failed: {reason} (the other results are kept)", err=True)
+    code = EXIT_RUN_FAILED if outcome.failed else EXIT_PASSED
+    if opts["gate"] or opts["policy"] or opts["baseline"]:
+        from ..reports.gate import run_gate
+
+        verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"])
+        if not verdict["passed"] and code == EXIT_PASSED:
+            code = EXIT_GATE_FAILED
+    if opts["redact"] or opts["gate"] or opts["policy"] or opts["baseline"]:
+        from ..reports.html import write_report
+
+        write_report(outcome.run_dir, redact=opts["redact"])  # again, now showing the verdict
+    ctx.exit(code)
 
 
 def _print_summary(outcome) -> None:

@@ -23,9 +23,9 @@ class Variant:
     """A model the run evaluates: the base model, or a modification of it.
 
     `kind` is "base", "lora" (an adapter loaded on the base model in the same
-    engine), "weights" (a full checkpoint, which needs its own engine) or
-    "skipped". `engine_args` (e.g. a quantization method) also need an engine
-    of their own.
+    engine), "weights" (a full checkpoint, which needs its own engine),
+    "skipped" or "failed" (not evaluated; the reason is kept in `info`).
+    `engine_args` (e.g. a quantization method) also need an engine of their own.
     """
 
     name: str
@@ -37,8 +37,8 @@ class Variant:
 
     @property
     def runs(self) -> bool:
-        """False for a modification that could not be made here (its reason is in info["skipped"])."""
-        return self.kind != "skipped"
+        """False for a modification that could not be made here (info["skipped"]) or failed (info["error"])."""
+        return self.kind not in ("skipped", "failed")
 
 
 BASE = Variant("base")

@@ -104,7 +104,7 @@ def comparisons(evals: list[Eval], variants: list[Variant], records: list[dict[s
     for ev in evals:
         per_variant = {}
         for v in variants:
-            if v.name == BASE.name or v.kind == "skipped":
+            if v.name == BASE.name or not v.runs:
                 continue
             by_metric = {m.name: _paired(ev, m, v.name, scores) for m in ev.metrics}
             by_metric = {k: x for k, x in by_metric.items() if x is not None}

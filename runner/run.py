@@ -54,6 +54,7 @@ class RunOutcome:
     results: dict[str, Any]
     generated: int
     resumed: int
+    failed: dict[str, str] = field(default_factory=dict)  # variant -> why its modification failed
 
 
 def limit_samples(ev: Eval, limit: int | None) -> Eval:
@@ -123,7 +124,8 @@ def run(config: RunConfig) -> RunOutcome:
     manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated,
                           "engine_loads": len(engines)}
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
-    return RunOutcome(run_dir, results, generated, len(requests) - generated)
+    failed = {v.name: v.info.get("error", "failed") for v in variants if v.kind == "failed"}
+    return RunOutcome(run_dir, results, generated, len(requests) - generated, failed)
 
 
 def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Variant], records) -> dict[str, Any]:
