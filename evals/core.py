@@ -124,6 +124,7 @@ class Eval:
     category: str = ""
     description: str = ""
     hazardous: bool = False
+    judged: bool = False  # scored by a rubric judge model (`--judge`) after generation
 
     @property
     def is_multiple_choice(self) -> bool:

@@ -43,6 +43,7 @@ def _debug() -> bool:
 @click.option("--concurrency", type=int, default=16, show_default=True, help="Parallel requests for --engine openai.")
 @click.option("--variant", "variants", multiple=True, metavar="NAME=PATH",
               help="Also evaluate a ready-made variant: a LoRA adapter dir or a full checkpoint dir. Repeatable.")
+@click.option("--judge", help="Judge model (a model dir, or demo) for evals graded by a rubric judge.")
 @click.option("--gate", is_flag=True, help="Judge the run against the suite's gate policy: exit 3 if it fails.")
 @click.option("--policy", type=click.Path(path_type=Path), help="Gate policy YAML (overrides the suite's gate:).")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Run dir of the last release, for non-regression.")
@@ -71,7 +72,8 @@ def cli(ctx: click.Context, **opts) -> None:
     config = RunConfig(
         model=opts["model"], suite=opts["suite"], out=opts["out"], limit=opts["limit"], seed=opts["seed"],
         data_dirs=list(opts["data_dirs"]), engine=opts["engine"], options=options,
-        progress=not opts["no_progress"], variants=list(opts["variants"]), argv=sys.argv[1:],
+        progress=not opts["no_progress"], variants=list(opts["variants"]), judge=opts["judge"],
+        argv=sys.argv[1:],
     )
     outcome = run(config)
     _print_summary(outcome)
@@ -98,7 +100,8 @@ def _print_summary(outcome) -> None:
                 f"{m}={val['value']:.3f} [{val['ci'][0]:.3f}, {val['ci'][1]:.3f}] (n={val['n']})"
                 for m, val in v["metrics"].items() if val["value"] is not None
             )
-            click.echo(f"{name} [{variant}]: {figures}")
+            errors = f" ({v['errors']} requests could not run: see outcomes)" if v.get("errors") else ""
+            click.echo(f"{name} [{variant}]: {figures or 'no scored samples'}{errors}")
     click.echo(f"generated {outcome.generated}, resumed {outcome.resumed} from the journal")
     click.echo(f"run dir: {outcome.run_dir}")
     click.echo(f"report: {outcome.run_dir / 'report.html'}")

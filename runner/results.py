@@ -16,6 +16,7 @@ from ..evals.stats import mcnemar_exact, paired_bootstrap_delta, proportion_or_m
 from .plan import BASE, Request, Variant
 
 SCHEMA_VERSION = 1
+ERROR = "error"  # the score label of a request that could not run; left out of metrics, counted in outcomes
 
 
 def sample_records(evals: list[Eval], requests: list[Request], rows: dict[str, dict]) -> list[dict[str, Any]]:
@@ -69,9 +70,11 @@ def eval_results(evals: list[Eval], variants: list[Variant], records: list[dict[
         per_variant = {}
         for v in variants:
             got = pairs.get((ev.name, v.name), [])
+            scored = [(s, sc) for s, sc in got if sc.label != ERROR]
             per_variant[v.name] = {
-                "n": len(got),
-                "metrics": {m.name: m.compute(got).to_dict() for m in ev.metrics},
+                "n": len(scored),
+                "errors": len(got) - len(scored),
+                "metrics": {m.name: m.compute(scored).to_dict() for m in ev.metrics},
                 "outcomes": _count(sc.label for _, sc in got),
             }
         out[ev.name] = {
@@ -124,7 +127,7 @@ def _paired(ev: Eval, metric, variant: str, scores: dict) -> dict[str, Any] | No
         for epoch in range(ev.epochs):
             b = scores.get((ev.name, BASE.name, s.id, epoch))
             o = scores.get((ev.name, variant, s.id, epoch))
-            if b is not None and o is not None:
+            if b is not None and o is not None and ERROR not in (b.label, o.label):
                 base_vals.append(metric.sample_value(b))
                 var_vals.append(metric.sample_value(o))
     if not base_vals:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..evals.core import Eval, Sample
+from ..evals.core import Eval, Sample, Score
 from ..evals.data import DataSource
 from ..evals.errors import InputError, RunError
 from ..evals.registry import load_eval
@@ -28,7 +28,7 @@ from .journal import Journal
 from .model_ref import HUB_ID, ModelRef, check_model_dir, resolve_model
 from .plan import BASE, Request, Variant, build_requests
 from .progress import Progress
-from .results import SCHEMA_VERSION, comparisons, durability, eval_results, sample_records, samples_jsonl
+from .results import ERROR, SCHEMA_VERSION, comparisons, durability, eval_results, sample_records, samples_jsonl
 from .suite import Suite, load_suite
 from .variants import engine_groups, engine_rank, lora_rank, parse_variant_option
 
@@ -45,6 +45,7 @@ class RunConfig:
     options: EngineOptions = field(default_factory=EngineOptions)
     progress: bool = True
     variants: list[str] = field(default_factory=list)  # --variant NAME=PATH
+    judge: str | None = None  # judge model for judged evals
     argv: list[str] = field(default_factory=list)
 
 
@@ -81,6 +82,9 @@ def run(config: RunConfig) -> RunOutcome:
     if config.engine == "vllm" and config.model != "demo" and (local.exists() or not HUB_ID.match(config.model)):
         check_model_dir(local)
     evals = load_evals(suite, data, config.limit)
+    judged = [ev.name for ev in evals if ev.judged]
+    if judged and not config.judge:
+        raise InputError(f"eval {judged[0]} is graded by a judge model: pass --judge MODEL (a model dir, or demo)")
     given = [parse_variant_option(spec) for spec in config.variants]
     model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
@@ -97,16 +101,22 @@ def run(config: RunConfig) -> RunOutcome:
     done = journal.done_keys()
     pending = [r for r in requests if r.key not in done]
     engines = _generate_all(config, model, evals, variants, pending, journal, run_dir)
+    manifest["engines"] = engines  # this invocation's engine loads (the judge pass adds its own)
     if engines:
-        manifest["engine_info"], manifest["engines"] = engines[0], engines
+        manifest["engine_info"] = engines[0]
     rows = journal.rows(r.key for r in requests)
-    journal.close()
     missing = len(requests) - len(rows)
     if missing:
         raise RunError(f"{missing} requests have no result after generation; rerun the same command to resume")
+    judge_rows = _judge(config, evals, requests, rows, journal, run_dir, manifest)
+    journal.close()
 
     t_out = time.perf_counter()
     records = sample_records(evals, requests, rows)
+    if judge_rows is not None:
+        from .judging import apply_judgements
+
+        apply_judgements(judge_rows[0], records, judge_rows[1])
     results = _results(suite, model, evals, variants, records)
     rundir.write_atomic(run_dir / "samples.jsonl", samples_jsonl(records))
     rundir.write_json(run_dir / "results.json", results)
@@ -116,13 +126,14 @@ def run(config: RunConfig) -> RunOutcome:
     manifest["status"] = "complete"
     manifest["timings"] = {
         "plan_s": round(plan_s, 3),
-        **{k: round(sum(e.get(k, 0) for e in engines), 3) for k in ("engine_load_s", "render_s", "generate_s")},
+        **{k: round(sum(e.get(k, 0) for e in manifest["engines"]), 3)
+           for k in ("engine_load_s", "render_s", "generate_s")},
         "outputs_s": round(time.perf_counter() - t_out, 3),
         "total_s": round(time.perf_counter() - t_start, 3),
     }
     generated = len(pending)
     manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated,
-                          "engine_loads": len(engines)}
+                          "engine_loads": len(manifest["engines"])}
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
     failed = {v.name: v.info.get("error", "failed") for v in variants if v.kind == "failed"}
     return RunOutcome(run_dir, results, generated, len(requests) - generated, failed)
@@ -148,6 +159,26 @@ def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Va
     return results
 
 
+def _judge(config, evals, requests, rows, journal: Journal, run_dir: Path, manifest: dict):
+    """Grade judged evals with the judge model; (judge ref, judge rows) or None when no eval is judged."""
+    if not any(ev.judged for ev in evals):
+        return None
+    from ..evals.judge import JUDGE_PROMPT_VERSION
+    from .judging import judge_requests
+    from .vllm_engine import VllmEngine
+
+    judge = resolve_model(config.judge, progress=config.progress)
+    manifest["judge"] = {"model": judge.path, "fingerprint": judge.fingerprint, "prompt_version": JUDGE_PROMPT_VERSION}
+    wanted = judge_requests(judge, evals, requests, rows)
+    done = journal.done_keys()
+    pending = [r for r in wanted if r.key not in done]
+    if pending:
+        engine = VllmEngine(judge.path, _vllm_options(config, config.judge), log_path=run_dir / "engine.log")
+        info = _generate(config, engine, scorer_for(evals), pending, journal)
+        manifest["engines"].append({**info, "variants": ["judge"]})
+    return judge, journal.rows(r.key for r in wanted)
+
+
 def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> list[Variant]:
     """Variants the suite's modifications make (trained or edited here, cached by content hash)."""
     if not suite.modifications:
@@ -165,8 +196,9 @@ def _generate_all(
     """One engine per group of variants (base + LoRA adapters together), each with all its requests at once."""
     if not pending:
         return []
+    score = scorer_for(evals)
     if config.engine == "openai":
-        return [_generate(config, _engine(config, model), evals, pending, journal)]
+        return [_generate(config, _engine(config, model), score, pending, journal)]
     infos = []
     by_variant = {v.name: v for v in variants}
     for group in engine_groups(model, variants):
@@ -174,11 +206,11 @@ def _generate_all(
         if not todo:
             continue
         ranks = [lora_rank(Path(p)) for p in group.loras.values()]
-        options = replace(_vllm_options(config), max_lora_rank=engine_rank(ranks))
+        options = replace(_vllm_options(config, config.model), max_lora_rank=engine_rank(ranks))
         from .vllm_engine import VllmEngine
 
         engine = VllmEngine(group.model_path, options, group.loras, group.engine_args, log_path=run_dir / "engine.log")
-        info = _generate(config, engine, evals, todo, journal)
+        info = _generate(config, engine, score, todo, journal)
         info["variants"] = [v for v in group.variants if by_variant[v].runs]
         infos.append(info)
     return infos
@@ -207,22 +239,39 @@ def _check_previous(run_dir: Path, model: ModelRef, suite: Suite) -> dict[str, A
     return prev
 
 
-def _generate(config: RunConfig, engine, evals: list[Eval], pending: list[Request], journal: Journal):
-    """Run the pending requests through `engine`, scoring and committing each as it finishes."""
+def scorer_for(evals: list[Eval]):
+    """score(request, completion) for the run's evals (and their judge requests)."""
+    from .judging import SUFFIX, judge_scorer
+
     samples: dict[tuple[str, str], Sample] = {(ev.name, s.id): s for ev in evals for s in ev.samples}
-    scorers = {ev.name: ev.scorer for ev in evals}
+    scorers = {ev.name: ev.scorer for ev in evals} | {ev.name + SUFFIX: judge_scorer for ev in evals if ev.judged}
+
+    def score(req: Request, completion):
+        return scorers[req.eval](samples[(req.eval.removesuffix(SUFFIX), req.sample_id)], completion)
+
+    return score
+
+
+def _score_or_error(score, req: Request, completion) -> Score:
+    """The eval's score, or an "error" score (left out of metrics) when the request could not run."""
+    if completion.finish_reason == "prompt_too_long":
+        return Score(0.0, ERROR, f"prompt of {completion.prompt_tokens} tokens does not fit the model's context")
+    return score(req, completion)
+
+
+def _generate(config: RunConfig, engine, score, pending: list[Request], journal: Journal):
+    """Run the pending requests through `engine`, scoring and committing each as it finishes."""
     progress = Progress(len(pending), enabled=config.progress)
 
     def on_results(batch) -> None:
         rows = []
         for i, completion in batch:
             req = pending[i]
-            score = scorers[req.eval](samples[(req.eval, req.sample_id)], completion)
             rows.append(
                 {
                     "key": req.key, "eval": req.eval, "eval_version": req.eval_version, "variant": req.variant,
                     "sample_id": req.sample_id, "epoch": req.epoch, "request": req.to_dict(),
-                    "completion": completion.to_dict(), "score": score.to_dict(),
+                    "completion": completion.to_dict(), "score": _score_or_error(score, req, completion).to_dict(),
                 }
             )
             progress.add(completion.output_tokens)
@@ -240,8 +289,8 @@ def _engine(config: RunConfig, model: ModelRef):
     return OpenAIEngine(config.options, model.path)
 
 
-def _vllm_options(config: RunConfig) -> EngineOptions:
-    if config.model == "demo" and config.options.dtype == "auto":
+def _vllm_options(config: RunConfig, model_spec: str) -> EngineOptions:
+    if model_spec == "demo" and config.options.dtype == "auto":
         # The demo model is float32; CPU vLLM would pick bfloat16, whose LoRA kernels crash here.
         return replace(config.options, dtype="float32")
     return config.options

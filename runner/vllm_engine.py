@@ -24,6 +24,7 @@ from .engine import EngineOptions, OnResults
 from .plan import Request
 
 SEND_EVERY_S = 0.2
+TOO_LONG = "prompt_too_long"
 
 
 class VllmEngine:
@@ -231,13 +232,20 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
 
     renderer = _Renderer(llm.get_tokenizer())
     lora_reqs = {name: LoRARequest(name, i + 1, path) for i, (name, path) in enumerate(sorted(loras.items()))}
-    rendered, prompts, params, lora_list, label_ids = [], [], [], [], []
+    max_len = llm.llm_engine.model_config.max_model_len
+    sender = _Sender(conn)
+    rendered, prompts, params, lora_list, label_ids, index = [], [], [], [], [], []
     t_render = time.perf_counter()
-    for r in requests:
+    for i, r in enumerate(requests):
         text, ids = renderer.render(r["messages"])
+        if len(ids) >= max_len:
+            # Not sent: one over-long prompt must not fail the whole submission. Scored as an error.
+            sender.add(i, Completion(text="", finish_reason=TOO_LONG, prompt_tokens=len(ids), prompt_text=text))
+            continue
         rendered.append((text, ids))
         prompts.append(TokensPrompt(prompt_token_ids=ids))
-        sp: dict[str, Any] = dict(max_tokens=r["max_tokens"], temperature=r["temperature"], seed=r["seed"])
+        max_tokens = min(r["max_tokens"], max_len - len(ids))
+        sp: dict[str, Any] = dict(max_tokens=max_tokens, temperature=r["temperature"], seed=r["seed"])
         if r["labels"]:
             lids = [renderer.label_token(text, ids, lab) for lab in r["labels"]]
             if len(set(lids)) != len(lids):
@@ -248,12 +256,12 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
             label_ids.append(None)
         params.append(SamplingParams(**sp))
         lora_list.append(lora_reqs.get(r["variant"]))
+        index.append(i)
     render_s = time.perf_counter() - t_render
 
     t0 = time.perf_counter()
-    sender = _Sender(conn)
     for phase in _phases(lora_list, on_cpu=_on_cpu()):
-        _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender)
+        _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender, index)
     sender.flush()
     generate_s = time.perf_counter() - t0
     return {"render_s": round(render_s, 3), "generate_s": round(generate_s, 3), "output_tokens": sender.tokens,
@@ -299,7 +307,7 @@ class _Sender:
         self.batch, self.last = [], time.perf_counter()
 
 
-def _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender) -> None:
+def _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender, index) -> None:
     """Enqueue the phase's requests in one submission and stream each completion as it finishes."""
     # Outputs carry the LLM's external request ids: consecutive counter values from `first`.
     first = llm.request_counter.counter
@@ -315,7 +323,7 @@ def _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_i
             i = phase[int(out.request_id) - first]
             best = out.outputs[0]
             text, ids = rendered[i]
-            sender.add(i, Completion(
+            sender.add(index[i], Completion(
                 text=best.text,
                 token_ids=list(best.token_ids),
                 finish_reason=str(best.finish_reason),

@@ -1,0 +1,15 @@
+"""Evals scored by a rubric judge model (`evalrun ... --judge MODEL`), StrongREJECT style."""
+
+from ..core import Eval
+from ..data import DataSource
+from ..judge import judge_metrics
+from ..loaders import load_strongreject
+from ..registry import register
+from ..scorers import refusal_scorer
+
+
+@register("strongreject_rubric", category="safeguards", version=1, hazardous=True)
+def strongreject_rubric(data: DataSource) -> Eval:
+    """StrongREJECT prompts graded by a judge model (needs --judge and --data-dir)."""
+    return Eval(samples=load_strongreject(data), scorer=refusal_scorer(), metrics=judge_metrics(),
+                max_tokens=256, judged=True)
