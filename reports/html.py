@@ -1,28 +1,74 @@
-"""Render a run's report.html from its results.json and samples.jsonl alone (no model needed)."""
+"""Render a run's report.html from its results.json, samples.jsonl and manifest.json alone (no model needed).
+
+The page is self-contained and works offline from a CI artifact: styles,
+scripts and charts (SVG) are inline, and the transcripts sit in
+`transcripts/` beside it (or inside it, for small runs). A strict
+Content-Security-Policy allows only the page's own nonce'd script.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 
-from ..runner.rundir import read_json, write_atomic
+from .. import __version__
+from . import charts, summary, transcripts
+from .embed import csp, new_token, safe_json
+from .rundata import REPORT, RESULTS, SAMPLES, file_sha256, load_run
+from .templating import render, static
 
 
-def render(results: dict, manifest: dict, samples: list[dict]) -> str:
-    import jinja2
+def _mark(svg: str | None):
+    from markupsafe import Markup
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("evalrun.reports", "templates"),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    return Markup(svg) if svg else None  # matplotlib's own XML output; it escapes every text it writes
+
+
+def write_report(run_dir: Path, redact: bool = False) -> Path:
+    """Write run_dir/report.html (and its transcript files); returns the report's path."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    transcripts.remove_stale_tmp(run_dir)
+    token = new_token()
+    tx = transcripts.build(run, token, redact)
+    results = run.results
+    chart_svgs = {
+        "categories": _mark(charts.category_chart(results.get("categories") or {})),
+        "jailbreaks": _mark(charts.jailbreak_chart(results.get("safeguards") or {})),
+        "deltas": _mark(charts.delta_chart(results.get("comparisons") or {}, summary.directions(results, tx.targets))),
+        "durability": _mark(charts.durability_chart(results.get("durability") or {})),
+    }
+    from markupsafe import Markup
+
+    html = render(
+        "report.html.j2",
+        csp=csp(token), nonce=token, redact=redact, version=__version__, run_name=str(run_dir),
+        model=results.get("model") or run.manifest.get("model") or {},
+        suite=results.get("suite") or run.manifest.get("suite") or {},
+        created=results.get("created") or run.manifest.get("started") or "",
+        status=run.manifest.get("status"), variants=run.variant_names(), n_samples=tx.meta["total"],
+        verdict=summary.verdict(run), figures=summary.key_figures(results, tx.targets),
+        scorecard=summary.scorecard(results), safeguards=summary.safeguards(results, tx.targets),
+        modifications=summary.modifications(results),
+        evals=summary.eval_rows(run), prov=summary.provenance(run),
+        hashes=[("results.json sha256", file_sha256(run_dir / RESULTS)),
+                ("samples.jsonl sha256", file_sha256(run_dir / SAMPLES))],
+        charts=chart_svgs, mode=tx.meta["mode"], meta_json=Markup(safe_json(tx.meta)),
+        inline={name: Markup(text) for name, text in tx.inline.items()},
+        css=static("base.css") + static("report.css"), js=static("report.js"),
     )
-    return env.get_template("report.html.j2").render(results=results, manifest=manifest, samples=samples)
-
-
-def write_report(run_dir: Path) -> Path:
-    results = read_json(run_dir / "results.json")
-    manifest = read_json(run_dir / "manifest.json")
-    samples_path = run_dir / "samples.jsonl"
-    samples = [json.loads(line) for line in samples_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = run_dir / "report.html"
-    write_atomic(out, render(results, manifest, samples))
+    out = run_dir / REPORT
+    tmp = out.with_name(f".{REPORT}.{os.getpid()}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
     return out
+
+
+def previous_redaction(run_dir: Path) -> bool:
+    """Whether the report already in run_dir was rendered with --redact (so a re-render keeps it so)."""
+    try:
+        with (Path(run_dir) / REPORT).open(encoding="utf-8") as f:
+            head = f.read(2048)
+    except OSError:
+        return False
+    return '<meta name="evalrun-redacted" content="1">' in head

@@ -80,16 +80,17 @@ def cli(ctx: click.Context, **opts) -> None:
     for variant, reason in outcome.failed.items():
         click.echo(f"evalrun: error: variant {variant} failed: {reason} (the other results are kept)", err=True)
     code = EXIT_RUN_FAILED if outcome.failed else EXIT_PASSED
-    if opts["gate"] or opts["policy"] or opts["baseline"]:
-        from ..reports.gate import run_gate
-
-        verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"])
-        if not verdict["passed"] and code == EXIT_PASSED:
-            code = EXIT_GATE_FAILED
-    if opts["redact"] or opts["gate"] or opts["policy"] or opts["baseline"]:
+    if opts["redact"]:
         from ..reports.html import write_report
 
-        write_report(outcome.run_dir, redact=opts["redact"])  # again, now showing the verdict
+        write_report(outcome.run_dir, redact=True)
+    if opts["gate"] or opts["policy"] or opts["baseline"]:
+        from ..reports.gate import format_table, run_gate
+
+        verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"])  # keeps the report's redaction
+        click.echo(format_table(verdict))
+        if not verdict["passed"] and code == EXIT_PASSED:
+            code = EXIT_GATE_FAILED
     ctx.exit(code)
 
 
@@ -146,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     from click.exceptions import Abort, ClickException, Exit
 
     try:
-        cli.main(args=argv, prog_name="evalrun", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="evalrun", standalone_mode=False)
+        if isinstance(code, int):  # ctx.exit(code) is returned, not raised, without standalone mode
+            return code
     except Exit as e:
         return e.exit_code
     except ClickException as e:

@@ -120,9 +120,6 @@ def run(config: RunConfig) -> RunOutcome:
     results = _results(suite, model, evals, variants, records)
     rundir.write_atomic(run_dir / "samples.jsonl", samples_jsonl(records))
     rundir.write_json(run_dir / "results.json", results)
-    from ..reports.html import write_report
-
-    write_report(run_dir)
     manifest["status"] = "complete"
     manifest["timings"] = {
         "plan_s": round(plan_s, 3),
@@ -135,6 +132,9 @@ def run(config: RunConfig) -> RunOutcome:
     manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated,
                           "engine_loads": len(manifest["engines"])}
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
+    from ..reports.html import write_report
+
+    write_report(run_dir)
     failed = {v.name: v.info.get("error", "failed") for v in variants if v.kind == "failed"}
     return RunOutcome(run_dir, results, generated, len(requests) - generated, failed)
 

@@ -1,0 +1,215 @@
+"""The report's summary as plain rows: what each table shows, decided here so the template only lays out.
+
+Every section is optional except the evals table: categories, safeguards,
+comparisons and durability come from later stages of a run and are shown
+whenever results.json has them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import levels
+from .direction import HIGHER, describe, direction
+from .rundata import BASE, Run
+
+
+def _num(x: object) -> float | None:
+    ok = isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    return float(x) if ok else None
+
+
+def _ci(x: object) -> list[float] | None:
+    if isinstance(x, list | tuple) and len(x) == 2 and all(_num(v) is not None for v in x):
+        return [float(x[0]), float(x[1])]
+    return None
+
+
+def scorecard(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per tracked category: its level, the evals behind it, the basis value and the thresholds."""
+    rows = []
+    for name, c in (results.get("categories") or {}).items():
+        if not isinstance(c, dict):
+            continue
+        basis = c.get("basis") or {}
+        thresholds = c.get("thresholds") or {}
+        rows.append({
+            "name": name, "level": c.get("level", "?"), "css": levels.css_class(c.get("level")),
+            "scale": c.get("scale", ""), "rule": c.get("rule", ""),
+            "evals": [e for e in c.get("evals") or [] if isinstance(e, dict)],
+            "value": _num(basis.get("value")), "ci": _ci(basis.get("ci")), "n": basis.get("n"),
+            "thresholds": sorted(((k, v) for k, v in thresholds.items() if _num(v) is not None), key=lambda kv: kv[1]),
+        })
+    return rows
+
+
+def _dir(results: dict[str, Any], ev: str, metric: str, targets: dict[str, set[str]] | None) -> int:
+    evals = results.get("evals") or {}
+    return direction(metric, evals.get(ev), set(results.get("categories") or {}), (targets or {}).get(ev), ev)
+
+
+def safeguards(results: dict[str, Any], targets: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+    """Safeguard rows: results.safeguards if present, else every refusal metric of the base variant."""
+    rows = []
+    sg = results.get("safeguards")
+    if isinstance(sg, dict) and sg:
+        for ev, s in sg.items():
+            if not isinstance(s, dict):
+                continue
+            templates = [{"name": t, "value": _num(p.get("value")), "ci": _ci(p.get("ci")), "n": p.get("n")}
+                         for t, p in (s.get("by_template") or {}).items() if isinstance(p, dict)]
+            rows.append({"eval": ev, "metric": s.get("metric", ""), "value": _num(s.get("value")),
+                         "ci": _ci(s.get("ci")), "n": s.get("n"), "templates": templates,
+                         "direction": describe(_dir(results, ev, str(s.get("metric", "")), targets))})
+        return rows
+    for ev, e in (results.get("evals") or {}).items():
+        base = ((e.get("variants") or {}).get(BASE) or {}).get("metrics") or {}
+        for metric, m in base.items():
+            if "refus" in metric and isinstance(m, dict):
+                rows.append({"eval": ev, "metric": metric, "value": _num(m.get("value")), "ci": _ci(m.get("ci")),
+                             "n": m.get("n"), "templates": [],
+                             "direction": describe(_dir(results, ev, metric, targets))})
+    return rows
+
+
+def modifications(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per non-base variant: what it is (kind, config, cost or why skipped) and its paired comparisons."""
+    variants = results.get("variants") or {}
+    comps = results.get("comparisons") or {}
+    names = [v for v in variants if v != BASE]
+    for per_variant in comps.values():
+        names += [v for v in (per_variant or {}) if v not in names]
+    out = []
+    for v in names:
+        info = variants.get(v) or {}
+        rows = []
+        for ev, per_variant in comps.items():
+            c = (per_variant or {}).get(v)
+            if not isinstance(c, dict):
+                continue
+            by_metric = c.get("by_metric") if isinstance(c.get("by_metric"), dict) else {}
+            metrics = by_metric or {c.get("metric", ""): c}
+            for metric, m in metrics.items():
+                rows.append({
+                    "eval": ev, "metric": metric or m.get("metric", ""), "primary": metric == c.get("metric"),
+                    "base": _num((m.get("base") or {}).get("value")), "base_ci": _ci((m.get("base") or {}).get("ci")),
+                    "variant": _num((m.get("variant") or {}).get("value")),
+                    "variant_ci": _ci((m.get("variant") or {}).get("ci")),
+                    "delta": _num((m.get("delta") or {}).get("value")),
+                    "delta_ci": _ci((m.get("delta") or {}).get("ci")),
+                    "n_pairs": m.get("n_pairs"), "mcnemar_p": _num(m.get("mcnemar_p")),
+                    "retention": _num(m.get("retention")), "changed": m.get("changed"),
+                })
+        out.append({"name": v, "kind": info.get("kind", ""), "modification": info.get("modification", ""),
+                    "path": info.get("path", ""), "config": info.get("config"), "cost": info.get("cost"),
+                    "skipped": info.get("skipped"), "rows": rows})
+    return out
+
+
+def eval_rows(run: Run) -> list[dict[str, Any]]:
+    """Every eval, variant and metric: value, CI and n, plus the outcome counts."""
+    out = []
+    variants = run.variant_names()
+    for name, e in run.evals.items():
+        per_variant = e.get("variants") or {}
+        vrows = []
+        for v in [x for x in variants if x in per_variant]:
+            pv = per_variant[v] or {}
+            metrics = [{"name": m, "value": _num(x.get("value")), "ci": _ci(x.get("ci")), "n": x.get("n")}
+                       for m, x in (pv.get("metrics") or {}).items() if isinstance(x, dict)]
+            vrows.append({"variant": v, "n": pv.get("n"), "metrics": metrics, "outcomes": pv.get("outcomes") or {}})
+        out.append({"name": name, "version": e.get("version"), "category": e.get("category", ""),
+                    "hazardous": bool(e.get("hazardous")), "kind": e.get("kind", ""),
+                    "description": e.get("description", ""), "n_samples": e.get("n_samples"),
+                    "epochs": e.get("epochs"), "variants": vrows,
+                    "span": sum(max(1, len(r["metrics"])) for r in vrows) or 1})
+    return out
+
+
+def provenance(run: Run) -> dict[str, Any]:
+    """The manifest, arranged: identity rows, the engine, timings and counts, per-eval sampling."""
+    m = run.manifest
+    info = m.get("engine_info") or {}
+    model = m.get("model") or run.results.get("model") or {}
+    suite = m.get("suite") or run.results.get("suite") or {}
+    ident = [
+        ("evalrun", m.get("evalrun_version")), ("git revision", m.get("git_revision")),
+        ("status", m.get("status")), ("started", m.get("started")), ("results created", run.results.get("created")),
+        ("model", model.get("name")), ("model path", model.get("path")),
+        ("model fingerprint", model.get("fingerprint")),
+        ("suite", f"{suite.get('name', '')} v{suite.get('version', '')}"), ("suite file", suite.get("path")),
+        ("seed", m.get("seed")), ("limit", m.get("limit")), ("data dirs", ", ".join(m.get("data_dirs") or []) or None),
+        ("command", " ".join(str(a) for a in m.get("command") or []) or None),
+        ("python", m.get("python")), ("platform", m.get("platform")),
+    ]
+    engine = [
+        ("engine", m.get("engine") or info.get("engine")), ("vLLM", info.get("vllm_version")),
+        ("torch", info.get("torch_version")), ("device", info.get("device")), ("device name", info.get("device_name")),
+    ]
+    judge = m.get("judge") if isinstance(m.get("judge"), dict) else {}
+    if judge:
+        ident += [("judge model", judge.get("model")), ("judge fingerprint", judge.get("fingerprint")),
+                  ("judge prompt", judge.get("prompt_version"))]
+    loads = [e for e in m.get("engines") or [] if isinstance(e, dict)]
+    engines = [{"variants": ", ".join(map(str, e.get("variants") or [])) or "—", "device": e.get("device_name")
+                or e.get("device"), "load_s": e.get("engine_load_s"), "generate_s": e.get("generate_s"),
+                "tokens": e.get("output_tokens")} for e in loads] if len(loads) > 1 else []
+    return {
+        "ident": [(k, v) for k, v in ident if v not in (None, "", " v")], "engine_loads": engines,
+        "engine": [(k, v) for k, v in engine if v not in (None, "")],
+        "engine_args": info.get("engine_args"), "engine_options": m.get("engine_options"),
+        "timings": m.get("timings") or {}, "counts": m.get("counts") or {},
+        "evals": m.get("evals") or {}, "variants": m.get("variants") or [],
+    }
+
+
+def verdict(run: Run) -> dict[str, Any] | None:
+    """The gate's verdict for the banner: passed or not, and the failed checks (why)."""
+    v = run.verdict
+    if not isinstance(v, dict) or "passed" not in v:
+        return None
+    checks = [c for c in v.get("checks") or [] if isinstance(c, dict)]
+    return {"passed": bool(v.get("passed")), "stale": run.verdict_stale, "checks": checks,
+            "failed": [c for c in checks if not c.get("passed")], "created": v.get("created"),
+            "policy": (v.get("policy") or {}).get("source") if isinstance(v.get("policy"), dict) else None}
+
+
+def key_figures(results: dict[str, Any], targets: dict[str, set[str]] | None = None,
+                limit: int = 4) -> list[dict[str, str]]:
+    """The few numbers a reader wants first: highest level, safeguard refusal, worst retention, else metrics."""
+    out: list[dict[str, str]] = []
+    cards = scorecard(results)
+    if cards:
+        order = {"lvl-low": 0, "lvl-medium": 1, "lvl-high": 2, "lvl-critical": 3, "lvl-other": -1}
+        worst = max(order.get(c["css"], -1) for c in cards)
+        at = [c for c in cards if order.get(c["css"], -1) == worst]
+        names = f"all {len(cards)}" if len(at) == len(cards) > 1 else ", ".join(c["name"] for c in at[:2])
+        names += "…" if 2 < len(at) < len(cards) else ""
+        out.append({"label": "highest level", "value": f"{at[0]['level']} ({names})"})
+    for s in safeguards(results, targets)[:2]:
+        if s["value"] is not None:
+            out.append({"label": f"{s['eval']} · {s['metric']}".replace("_", " "), "value": f"{s['value']:.2f}"})
+    retentions = [(r["retention"], m["name"], r["eval"]) for m in modifications(results) for r in m["rows"]
+                  if r["primary"] and r["retention"] is not None
+                  and _dir(results, r["eval"], r["metric"], targets) == HIGHER]
+    if retentions:
+        worst = min(retentions)
+        out.append({"label": f"retention after {worst[1]}", "value": f"{worst[0]:.2f}"})
+    if not out:
+        for ev, e in (results.get("evals") or {}).items():
+            for metric, m in (((e.get("variants") or {}).get(BASE) or {}).get("metrics") or {}).items():
+                if isinstance(m, dict) and _num(m.get("value")) is not None:
+                    out.append({"label": f"{ev} · {metric}".replace("_", " "), "value": f"{m['value']:.2f}"})
+                    break
+    return out[:limit]
+
+
+def directions(results: dict[str, Any], targets: dict[str, set[str]] | None = None) -> dict[tuple[str, str], int]:
+    """(eval, metric) -> which way is safer, for colouring the before/after chart."""
+    out = {}
+    for ev, per_variant in (results.get("comparisons") or {}).items():
+        for c in (per_variant or {}).values():
+            if isinstance(c, dict):
+                out[(ev, str(c.get("metric", "")))] = _dir(results, ev, str(c.get("metric", "")), targets)
+    return out
