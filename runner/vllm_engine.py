@@ -115,6 +115,7 @@ def _worker(
 ) -> None:
     """Build the engine, report ready, run one submission, report done."""
     os.setpgrp()  # the parent ends this group, so no engine process outlives the run
+    _end_group_when_orphaned()
     if log_path is not None:  # vLLM's own logs and progress bars go to the run dir, not the user's terminal
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 1)
@@ -142,6 +143,20 @@ def _worker(
         return
     llm.llm_engine.engine_core.shutdown()
     conn.send(("done", stats))
+
+
+def _end_group_when_orphaned() -> None:
+    """If the parent dies (even by SIGKILL), end this worker's whole group: no engine outlives evalrun."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="evalrun-orphan-watch", daemon=True).start()
 
 
 def _one_line(e: Exception) -> str:

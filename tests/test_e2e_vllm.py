@@ -92,9 +92,15 @@ def test_resume_after_sigkill_has_no_duplicates_and_same_results(smoke_run: Path
                     break
             time.sleep(0.05)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI, its vLLM worker and the engine's own processes
+        worker_groups = {os.getpgid(pid) for pid in _children(proc.pid)}
+        os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, as `kill -9` would
         proc.wait()
     assert 0 < done < total, f"the kill should land mid-generation ({done} of {total} done)"
+    assert worker_groups and worker_groups != {os.getpgid(0)}
+    deadline = time.time() + 30  # the orphaned worker ends its own group: no engine outlives evalrun
+    while time.time() < deadline and any(_group_alive(g) for g in worker_groups):
+        time.sleep(0.5)
+    assert not any(_group_alive(g) for g in worker_groups), "engine processes outlived the killed CLI"
     rerun = run_cli("--model", "demo", "--suite", "smoke", "--out", str(out), "--no-progress")
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"resumed {done}" in rerun.stdout or "resumed" in rerun.stdout
@@ -106,6 +112,23 @@ def test_resume_after_sigkill_has_no_duplicates_and_same_results(smoke_run: Path
     r1 = json.loads((out / "results.json").read_text())["evals"]
     r2 = json.loads((smoke_run / "results.json").read_text())["evals"]
     assert r1 == r2
+
+
+def _proc_stat(pid: str) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ...
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and (st := _proc_stat(p)) and st[1] == str(pid)]
+
+
+def _group_alive(pgid: int) -> bool:
+    stats = (_proc_stat(p) for p in os.listdir("/proc") if p.isdigit())
+    return any(st and st[2] == str(pgid) and st[0] != "Z" for st in stats)
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, smoke_run: Path, run_cli):
