@@ -9,7 +9,7 @@ as refusal, like the humans' `3_partial_refusal`).
 To keep the classifier honest, every row falls by a hash of its file and id
 into a fixed half: `dev` (rules were written while looking at these rows'
 errors) or `heldout` (the figure we report; its rows were never read while
-writing rules, only its totals were printed, after each of four rounds of
+writing rules, only its totals were printed, after each of five rounds of
 dev-driven changes). The split does not depend on the classifier, on row
 order or on the Python hash seed; tests pin its size so it cannot drift.
 
