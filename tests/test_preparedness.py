@@ -203,7 +203,8 @@ def test_the_preparedness_suite_loads_and_names_registered_evals_of_its_categori
         assert all(specs[e].category == category for e in cfg["evals"])
         assert set(cfg["indicative"]) == {"high", "critical"}
     assert suite.safeguards == OWN_SAFEGUARDS
-    assert suite.modifications == [] and isinstance(suite.gate, dict)
+    assert suite.modifications == ["harmful_lora", "refusal_ablation"]
+    assert suite.gate["max_level"] == "below_high" and suite.gate["min_retention"] == 0.5
     assert set(suite.eval_names) == set(own)
     requests = sum(len(own[n].samples) for n in suite.eval_names)
     assert requests < 600  # a few minutes on the demo model on CPU
