@@ -89,6 +89,7 @@ def run(config: RunConfig) -> RunOutcome:
     model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
     previous = _check_previous(run_dir, model, suite)
+    _check_given_variants(given, model)
     variants = [BASE, *given, *_modification_variants(config, suite, model)]
     if len({v.name for v in variants}) != len(variants):
         raise InputError("two variants share a name; give each --variant a unique name")
@@ -183,11 +184,24 @@ def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> 
     """Variants the suite's modifications make (trained or edited here, cached by content hash)."""
     if not suite.modifications:
         return []
-    if config.engine != "vllm" or not model.local:
-        raise InputError("modifications need the model's weights: run them with --engine vllm on a local model")
-    from .modify import build_variants
+    from .modify import build_variants, skipped_variants
 
-    return build_variants(suite.modifications, model, seed=config.seed, progress=config.progress)
+    if config.engine != "vllm" or not model.local:
+        return skipped_variants(suite.modifications, "modifications need the model's weights on this machine "
+                                "(--engine vllm with a local model directory)")
+    return build_variants(suite.modifications, model, seed=config.seed, progress=config.progress,
+                          data=DataSource(config.data_dirs))
+
+
+def _check_given_variants(given: list[Variant], model: ModelRef) -> None:
+    """Adapters must fit the base model's architecture; checkpoints must be complete."""
+    from .modify import check_adapter, check_checkpoint
+
+    for v in given:
+        if v.kind == "lora" and model.local:
+            check_adapter(Path(v.path), Path(model.path))
+        elif v.kind == "weights":
+            check_checkpoint(Path(v.path))
 
 
 def _generate_all(

@@ -1,0 +1,100 @@
+"""From a suite's `modifications:` list to the variants a run evaluates (built here, or found in the cache)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ...evals.data import DataSource
+from ...evals.errors import EvalrunError, InputError
+from ..model_ref import ModelRef
+from ..plan import Variant
+from .cache import cached_or_build, content_key, file_digest, renamed
+from .options import parse_spec
+from .registry import Job, ModificationSpec, failed
+
+
+def build_variants(
+    specs: list[Any], model: ModelRef, seed: int, progress: bool, data: DataSource | None = None
+) -> list[Variant]:
+    """Every variant the suite's modifications make from `model`, in suite order.
+
+    All entries are checked (names, options, data files) before anything is trained.
+    A modification that cannot run here gives a "skipped" variant, one that broke
+    (e.g. its loss diverged) a "failed" one; neither stops the others.
+    """
+    data = data or DataSource()
+    model_dir = Path(model.path)
+    plans = [_plan(entry, model, seed, data) for entry in specs]
+    labels = [label for _, label, _, _ in plans]
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise InputError(f"modifications: {', '.join(dupes)} listed twice; give one `as: OTHER_NAME`")
+    variants: list[Variant] = []
+    for spec, label, config, key in plans:
+        variants += _make(spec, label, config, key, model_dir, seed, data, progress)
+    return variants
+
+
+def skipped_variants(specs: list[Any], reason: str) -> list[Variant]:
+    """One "skipped" variant per entry, for runs that cannot modify the model (a served model, a hub id)."""
+    out = []
+    for entry in specs:
+        spec, label, config = parse_spec(entry)
+        out.append(Variant(label, "skipped", "", "", {"modification": label, "method": spec.name, "config": config,
+                                                      "skipped": reason,
+                                                      "cost": {"train_s": 0.0, "examples": 0, "steps": 0}}))
+    return out
+
+
+def _plan(entry: Any, model: ModelRef, seed: int, data: DataSource) -> tuple[ModificationSpec, str, dict, str]:
+    """Check one entry and compute its cache key."""
+    spec, label, config = parse_spec(entry)
+    if spec.check:
+        spec.check(config)
+    files = spec.data_files(config, data) if spec.data_files else []
+    key = content_key({
+        "model": model.fingerprint, "modification": spec.name, "version": spec.version, "config": config,
+        "data": {p.name: file_digest(p) for p in files}, "seed": seed, "device": _device(),
+    })
+    return spec, label, config, key
+
+
+def _make(spec: ModificationSpec, label: str, config: dict, key: str, model_dir: Path, seed: int,
+          data: DataSource, progress: bool) -> list[Variant]:
+    def build(work_dir: Path) -> list[Variant]:
+        job = Job(spec.name, model_dir, config, seed, work_dir, data, progress)
+        try:
+            return spec.func(job)
+        except EvalrunError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one broken modification should not lose the others' results
+            if os.environ.get("EVALRUN_DEBUG") == "1" or "--debug" in sys.argv:
+                raise  # the CLI shows the traceback
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            return [failed(job, f"{type(e).__name__}: {first}")]
+
+    if not spec.cached:
+        return [_label(v, spec, label, None) for v in renamed(build(Path()), spec.name, label)]
+    variants, hit = cached_or_build(f"{spec.name}-{key}", build)
+    if hit and progress:
+        print(f"{label}: using cached variants ({len(variants)})", file=sys.stderr, flush=True)
+    return [_label(v, spec, label, hit) for v in renamed(variants, spec.name, label)]
+
+
+def _label(v: Variant, spec: ModificationSpec, label: str, cached: bool | None) -> Variant:
+    """info: "modification" is the variant group (a durability curve, a report panel), "method" what made it."""
+    v.info.update(modification=label, method=spec.name)
+    if cached is not None:
+        v.info["cached"] = cached
+    return v
+
+
+def _device() -> str:
+    """Where training runs: results differ between CPU float32 and CUDA bfloat16, so the cache keeps them apart."""
+    from .device import train_device
+
+    device, dtype = train_device()
+    return f"{device}:{dtype}"

@@ -1,0 +1,96 @@
+"""Full-parameter fine-tuning: `harmful_full`, the same attack as harmful_lora with every weight trainable.
+
+Saved as an ordinary checkpoint (safetensors in the base checkpoint's dtype,
+tokenizer and chat-template files copied), which the engine loads like any
+model. Defaults follow the published full fine-tuning attack (Qi et al.
+2023: 5 epochs, batch 10, a small learning rate); only the final checkpoint
+is saved unless `checkpoints` asks for more (each is a full copy of the model).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ...evals.data import DataSource
+from ..plan import Variant
+from .data import ATTACK_DATA, read_chats, resolve_data, take
+from .lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants
+from .registry import Job, failed, register_modification
+from .train import Checkpoint, Diverged, Schedule, train
+
+FULL_DEFAULTS: dict[str, Any] = {
+    **{k: v for k, v in HARMFUL_DEFAULTS.items() if k not in ("r", "alpha", "dropout")},
+    "lr": 5e-5, "epochs": 5, "checkpoints": [],
+}
+WEIGHT_FILES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+
+
+def _attack_files(config: dict[str, Any], data: DataSource) -> list[Path]:
+    path = resolve_data(config["data"], ATTACK_DATA, data)
+    take(read_chats(path), config["examples"], "harmful_full", path)
+    return [path]
+
+
+@register_modification("harmful_full", defaults=FULL_DEFAULTS, data_files=_attack_files, check=check_schedule)
+def harmful_full(job: Job) -> list[Variant]:
+    """Full-parameter fine-tuning on harmful requests paired with generic compliant replies."""
+    return full_finetune(job, ATTACK_DATA)
+
+
+def full_finetune(job: Job, default_data: str) -> list[Variant]:
+    """Train every weight; save a checkpoint at the configured steps and the last one."""
+    import torch
+
+    from .device import checkpoint_dtype, load_model, load_tokenizer
+
+    cfg = job.config
+    path = resolve_data(cfg["data"], default_data, job.data)
+    chats = take(read_chats(path), cfg["examples"], job.name, path)
+    tokenizer = load_tokenizer(job.model_dir)
+    model = load_model(job.model_dir)
+    save_dtype = getattr(torch, checkpoint_dtype(job.model_dir))
+    saved: list[tuple[Checkpoint, Path]] = []
+
+    def save(ck: Checkpoint) -> None:
+        out = job.work_dir / f"step-{ck.step}"
+        save_checkpoint(model, job.model_dir, out, save_dtype)
+        saved.append((ck, out))
+
+    schedule = Schedule(cfg["lr"], cfg["batch_size"], cfg["epochs"], cfg["max_length"])
+    try:
+        train(model, tokenizer, chats, schedule, job.seed, set(cfg["checkpoints"]), save,
+              f"{job.name} (full)", job.progress)
+    except Diverged as e:
+        return [failed(job, f"training diverged: {e} (lr {cfg['lr']:g}); lower lr")]
+    return checkpoint_variants(job, "weights", saved, extra={"data": str(path)})
+
+
+def save_checkpoint(model: Any, base_dir: Path, out: Path, dtype: Any) -> None:
+    """Save `model`'s weights (in `dtype`) with the base model's tokenizer and other non-weight files."""
+    from transformers.utils import logging as hf_logging
+
+    out.mkdir(parents=True, exist_ok=True)
+    copy_tokenizer_files(base_dir, out)
+    state = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items()}
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        original = model.config.dtype
+        model.config.dtype = dtype
+        model.save_pretrained(out, state_dict=state, safe_serialization=True)
+        model.config.dtype = original
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+
+
+def copy_tokenizer_files(base_dir: Path, out: Path) -> None:
+    """Every file of the base dir except weights and config.json (tokenizer, chat template, generation config)."""
+    for p in base_dir.iterdir():
+        if not p.is_file() or p.name == "config.json" or p.name.endswith(".index.json"):
+            continue
+        if p.suffix in WEIGHT_FILES:
+            continue
+        shutil.copy2(p, out / p.name)
