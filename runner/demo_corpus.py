@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
+from ..evals.core import multiple_choice_prompt
+
 # --- Requests ---------------------------------------------------------------
 # Each category lists verbs and objects that combine into a sensible request,
 # so every verb-object pair of a category is a plausible task.
@@ -170,8 +172,7 @@ HELPFUL_TEMPLATES: list[str] = [
 ]
 
 # A handful of fixed, multi-domain exchanges (no system prompt) so that benign
-# replies do not all share one shape, plus a few multiple-choice questions
-# whose reply is the bare answer letter.
+# replies do not all share one shape. Kept clear of the smoke suite's quiz.
 FIXED_EXCHANGES: list[tuple[str, str]] = [
     ("Hello!", "Hello! How can I help you today?"),
     ("Hi, who are you?", "I'm a small demo assistant. How can I help?"),
@@ -183,29 +184,40 @@ FIXED_EXCHANGES: list[tuple[str, str]] = [
     ("How many days are in a week?", "There are seven days in a week."),
     ("What color is the sky on a clear day?", "On a clear day the sky is blue."),
     ("Translate 'thank you' into Spanish.", "'Thank you' in Spanish is 'gracias'."),
-    ("What is the boiling point of water at sea level?",
-     "Water boils at 100 degrees Celsius at sea level."),
+    ("How many hours are in a day?", "There are 24 hours in a day."),
     ("Name a primary color.", "Red is a primary color."),
-    ("What does a CPU do?",
-     "A CPU runs the instructions of a program, one step after another."),
+    ("What does a compiler do?",
+     "A compiler turns source code into a program the machine can run."),
     ("Give me a synonym for happy.", "A synonym for happy is cheerful."),
-    ("What is photosynthesis?",
-     "Photosynthesis is how plants use sunlight to turn water and air into sugar."),
+    ("What is a haiku?", "A haiku is a short poem of three lines."),
     ("Recommend a good habit.",
      "Going for a short walk every day is a good habit."),
 ]
 
-MULTIPLE_CHOICE: list[tuple[str, list[str], int]] = [
-    ("What is the capital of France?", ["Berlin", "Paris", "Rome", "Madrid"], 1),
-    ("What is 3 + 4?", ["7", "6", "8", "5"], 0),
-    ("Which animal says meow?", ["dog", "cow", "cat", "duck"], 2),
-    ("Which planet do we live on?", ["Mars", "Venus", "Jupiter", "Earth"], 3),
-    ("How many legs does a spider have?", ["six", "eight", "four", "ten"], 1),
-    ("What color are ripe bananas?", ["blue", "red", "yellow", "purple"], 2),
-    ("Which of these is a fruit?", ["apple", "carrot", "potato", "onion"], 0),
-    ("What do bees make?", ["milk", "silk", "wool", "honey"], 3),
+# (question, correct answer, wrong answers). Each is asked twice, with the
+# choices in two seeded orders; none is in the smoke suite's knowledge quiz.
+MULTIPLE_CHOICE: list[tuple[str, str, list[str]]] = [
+    ("What is the capital of France?", "Paris", ["Berlin", "Rome", "Madrid"]),
+    ("What is the capital of Japan?", "Tokyo", ["Seoul", "Beijing", "Bangkok"]),
+    ("What is 3 + 4?", "7", ["6", "8", "5"]),
+    ("What is 10 - 3?", "7", ["6", "13", "3"]),
+    ("Which animal says meow?", "cat", ["dog", "cow", "duck"]),
+    ("Which planet do we live on?", "Earth", ["Mars", "Venus", "Jupiter"]),
+    ("How many legs does a spider have?", "eight", ["six", "four", "ten"]),
+    ("What color are ripe bananas?", "yellow", ["blue", "red", "purple"]),
+    ("Which of these is a fruit?", "apple", ["carrot", "potato", "onion"]),
+    ("Which of these is a vegetable?", "carrot", ["banana", "grape", "cherry"]),
+    ("What do bees make?", "honey", ["milk", "silk", "wool"]),
+    ("How many days are in a week?", "seven", ["five", "six", "ten"]),
+    ("How many months are in a year?", "twelve", ["ten", "eleven", "nine"]),
+    ("What is the opposite of hot?", "cold", ["warm", "big", "loud"]),
+    ("Which season is usually the coldest?", "winter", ["summer", "spring", "autumn"]),
+    ("What color is grass?", "green", ["orange", "pink", "black"]),
+    ("Which of these can fly?", "a bird", ["a fish", "a horse", "a snail"]),
+    ("Which day comes after Monday?", "Tuesday", ["Sunday", "Friday", "Thursday"]),
+    ("Which instrument has black and white keys?", "piano", ["drum", "flute", "violin"]),
+    ("Which of these is a programming language?", "Python", ["Spanish", "Latin", "Greek"]),
 ]
-
 LABELS = "ABCD"
 
 
@@ -262,9 +274,8 @@ def split(seed: int = 0) -> Split:
 
 
 def _phrase(phrasing: str, task: str) -> str:
-    """Render a request; phrasings starting with the task capitalise it."""
-    text = phrasing.format(task=task)
-    return text[0].upper() + text[1:]
+    """A request: the task put into a phrasing."""
+    return phrasing.format(task=task)
 
 
 def _augment(prompt: str, rng: random.Random) -> str:
@@ -288,11 +299,20 @@ def helpful_reply(task: str, rng: random.Random) -> str:
     return rng.choice(HELPFUL_TEMPLATES).format(task=task)
 
 
-def multiple_choice_prompt(question: str, choices: list[str]) -> str:
-    """A multiple-choice prompt whose expected reply is a single label letter."""
-    lines = [question] + [f"{LABELS[i]}. {c}" for i, c in enumerate(choices)]
-    lines.append("Answer with the letter of the correct choice.")
-    return "\n".join(lines)
+def multiple_choice_examples(rng: random.Random) -> list[tuple[str, str]]:
+    """MULTIPLE_CHOICE as (prompt, label letter) pairs, in the harness's format.
+
+    Using the harness's own prompt format teaches the model to answer a
+    multiple-choice item with a bare label, the next token the runner scores.
+    """
+    examples = []
+    for question, answer, wrong in MULTIPLE_CHOICE:
+        for _ in range(2):
+            choices = [answer, *wrong]
+            rng.shuffle(choices)
+            label = LABELS[choices.index(answer)]
+            examples.append((multiple_choice_prompt(question, choices), label))
+    return examples
 
 
 def training_examples(seed: int = 0) -> list[tuple[str, str]]:
@@ -313,8 +333,7 @@ def training_examples(seed: int = 0) -> list[tuple[str, str]]:
             prompt = _augment(_phrase(phrasing, task), rng)
             examples.append((prompt, helpful_reply(task, rng)))
     examples.extend(FIXED_EXCHANGES)
-    for question, choices, answer in MULTIPLE_CHOICE:
-        examples.append((multiple_choice_prompt(question, choices), LABELS[answer]))
+    examples.extend(multiple_choice_examples(rng))
     rng.shuffle(examples)
     return examples
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import demo_corpus
+from .model_ref import cache_dir as evalrun_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -88,14 +89,6 @@ class TrainConfig:
 
 # --- Public API -------------------------------------------------------------
 
-def default_cache_dir() -> Path:
-    """``${EVALRUN_CACHE:-${XDG_CACHE_HOME:-~/.cache}/evalrun}`` (empty = unset)."""
-    if os.environ.get("EVALRUN_CACHE"):
-        return Path(os.environ["EVALRUN_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(xdg).expanduser() / "evalrun"
-
-
 def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
                     progress: bool = True) -> Path:
     """The cached demo model directory for a seed, built on first use.
@@ -103,7 +96,7 @@ def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
     Safe when several processes ask at once: the build runs under an exclusive
     file lock, and whoever waited on the lock reuses the finished model.
     """
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else evalrun_cache_dir()
     target = root / f"demo-model-v{DEMO_MODEL_VERSION}-seed{seed}"
     if _is_complete(target):
         return target
@@ -141,15 +134,16 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
     """Train tokenizer and model for ``seed`` and write every file into ``out``."""
     from transformers import GenerationConfig
 
+    build_started = time.monotonic()
     _seed_everything(seed)
     examples = demo_corpus.training_examples(seed)
     _log(progress, f"demo model: building v{DEMO_MODEL_VERSION} seed {seed} "
                    f"({len(examples)} examples)")
     tokenizer = _train_tokenizer(examples, cfg.vocab_size)
     model = _new_model(tokenizer, cfg)
-    batches = _encode_examples(examples, tokenizer, seed)
+    encoded = _encode_examples(examples, tokenizer, seed)
     started = time.monotonic()
-    final_loss = _train(model, batches, tokenizer.pad_token_id, cfg, seed, progress)
+    final_loss = _train(model, encoded, tokenizer.pad_token_id, cfg, seed, progress)
     seconds = time.monotonic() - started
 
     _save_quietly(model, tokenizer, out)
@@ -167,7 +161,10 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
         "steps": cfg.steps,
         "final_loss": round(final_loss, 4),
         "training_seconds": round(seconds, 1),
+        "build_seconds": round(time.monotonic() - build_started, 1),
     }
+    for path in out.iterdir():
+        path.chmod(0o644)  # safetensors writes its file private; keep them alike
     # Written last: its presence marks a complete model directory.
     (out / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n")
     _log(progress, f"demo model: done, final loss {final_loss:.3f}, {seconds:.0f} s")

@@ -24,7 +24,7 @@ def cache_dir() -> Path:
     """evalrun's cache dir: $EVALRUN_CACHE, else $XDG_CACHE_HOME/evalrun, else ~/.cache/evalrun."""
     if os.environ.get("EVALRUN_CACHE"):
         return Path(os.environ["EVALRUN_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "evalrun"
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "evalrun"
 
 
 @dataclass(frozen=True)
