@@ -76,7 +76,7 @@ def raw_side(data_dir: str, model: str) -> None:
     outs = llm.generate(prompts, params, use_tqdm=False)
     t_done = time.perf_counter()
     tokens = sum(len(o.outputs[0].token_ids) for o in outs)
-    print(json.dumps({"generate_s": t_done - t_loaded, "output_tokens": tokens}))
+    print("BENCH " + json.dumps({"generate_s": t_done - t_loaded, "output_tokens": tokens}), flush=True)
 
 
 def timed(cmd: list[str]) -> tuple[float, str]:
@@ -113,7 +113,7 @@ def main() -> None:
             ev_wall, _ = timed([sys.executable, str(HERE), "--side", "evalrun", "--data-dir", args.data_dir,
                                 "--out", out])
             manifest = json.loads((Path(out) / "manifest.json").read_text())
-        raw = json.loads(raw_out.strip().splitlines()[-1])
+        raw = json.loads(next(line[6:] for line in raw_out.splitlines() if line.startswith("BENCH ")))
         ev_gen = manifest["timings"]["generate_s"]
         rows.append((raw_wall, ev_wall, raw["generate_s"], ev_gen))
         print(f"repeat {rep + 1}: {N_MCQ} MCQ + 313 generations (max {MAX_TOKENS} tokens), "
