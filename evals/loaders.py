@@ -454,3 +454,13 @@ def load_ctibench_mcq(
         meta = {"url": _text(path, row, r, "URL", required=False)}
         out.append((row, _mc_sample(f"cti-mcq-{i}", question, choices, letter, meta)))
     return _check_unique(path, out)
+
+
+def load_own_mcq(data: DataSource, rel: str) -> list[Sample]:
+    """The project's own multiple-choice item files (JSONL `id, question, choices, answer` letter)."""
+    rows = data.rows(rel, columns=["id", "question", "choices", "answer"])
+    return [
+        Sample(id=r["id"], messages=[user(multiple_choice_prompt(r["question"], r["choices"]))],
+               choices=r["choices"], target=r["answer"])
+        for r in rows
+    ]

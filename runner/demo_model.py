@@ -13,8 +13,6 @@ cheap.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import random
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import demo_corpus
 from .model_ref import cache_dir as evalrun_cache_dir
+from .model_ref import exclusive_lock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -101,7 +100,7 @@ def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
     if _is_complete(target):
         return target
     root.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(root / f"{target.name}.lock"):
+    with exclusive_lock(root / f"{target.name}.lock"):
         if _is_complete(target):
             return target
         _remove_stale_temp_dirs(target)
@@ -378,21 +377,6 @@ def _remove_stale_temp_dirs(target: Path) -> None:
     for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
         for stale in target.parent.glob(pattern):
             shutil.rmtree(stale, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``fcntl`` lock on ``path``; waits for other holders.
-
-    The kernel drops the lock when its holder dies, so a killed build never
-    blocks later ones.
-    """
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _log(enabled: bool, message: str) -> None:

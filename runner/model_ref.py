@@ -7,10 +7,13 @@ Hashing large weights is cached by (path, size, mtime) in the user cache dir.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,20 @@ def cache_dir() -> Path:
     if os.environ.get("EVALRUN_CACHE"):
         return Path(os.environ["EVALRUN_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "evalrun"
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive fcntl lock on `path` (waits for other holders), for builds into the cache.
+
+    The kernel drops the lock when its holder dies, so a killed build never blocks later ones.
+    """
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ figure the suite's safeguards section reports.
 
 from __future__ import annotations
 
-from ..core import Eval, Sample, multiple_choice_prompt, user
+from ..core import Eval, Sample, user
 from ..data import DataSource
 from ..jailbreak import all_templates
 from ..loaders import (
@@ -32,6 +32,7 @@ from ..loaders import (
     load_cybermetric,
     load_harmbench,
     load_jailbreakbench,
+    load_own_mcq,
     load_strongreject,
     load_wmdp,
     load_xstest,
@@ -52,18 +53,7 @@ def _mcq(samples: list[Sample]) -> Eval:
 
 
 def _own_mcq(data: DataSource, rel: str) -> Eval:
-    rows = data.rows(rel, columns=["id", "question", "choices", "answer"])
-    return _mcq(
-        [
-            Sample(
-                id=r["id"],
-                messages=[user(multiple_choice_prompt(r["question"], r["choices"]))],
-                choices=r["choices"],
-                target=r["answer"],
-            )
-            for r in rows
-        ]
-    )
+    return _mcq(load_own_mcq(data, rel))
 
 
 @register("bio_chem_knowledge", category="biological_chemical", version=1, hazardous=True)

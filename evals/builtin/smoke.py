@@ -3,8 +3,9 @@
 Both read the project's own item files in `suites/data/`.
 """
 
-from ..core import Eval, Sample, multiple_choice_prompt, user
+from ..core import Eval, Sample, user
 from ..data import DataSource
+from ..loaders import load_own_mcq
 from ..metrics import accuracy, rate, target_is
 from ..registry import register
 from ..scorers import choice_scorer, refusal_scorer
@@ -13,16 +14,7 @@ from ..scorers import choice_scorer, refusal_scorer
 @register("smoke_knowledge", category="general", version=1)
 def smoke_knowledge(data: DataSource) -> Eval:
     """General-knowledge multiple choice, scored by next-token label logprobs."""
-    rows = data.rows("smoke_knowledge.jsonl", columns=["id", "question", "choices", "answer"])
-    samples = [
-        Sample(
-            id=r["id"],
-            messages=[user(multiple_choice_prompt(r["question"], r["choices"]))],
-            choices=r["choices"],
-            target=r["answer"],
-        )
-        for r in rows
-    ]
+    samples = load_own_mcq(data, "smoke_knowledge.jsonl")
     return Eval(samples=samples, scorer=choice_scorer(), metrics=[accuracy()])
 
 

@@ -12,19 +12,17 @@ result. A build writes into a temporary dir renamed into place when complete
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..model_ref import cache_dir
+from ..model_ref import cache_dir, exclusive_lock
 from ..plan import Variant
 
 MODIFY_VERSION = 1  # bump when shared code (training loop, data encoding) changes what every modification makes
@@ -59,7 +57,7 @@ def cached_or_build(slot: str, build: Callable[[Path], list[Variant]]) -> tuple[
     if _complete(final):
         return _load(final), True
     root.mkdir(parents=True, exist_ok=True)
-    with _lock(root / f".{slot}.lock"):
+    with exclusive_lock(root / f".{slot}.lock"):
         if _complete(final):
             return _load(final), True
         tmp = Path(tempfile.mkdtemp(prefix=f".{slot}.tmp-", dir=root))
@@ -115,11 +113,3 @@ def renamed(variants: list[Variant], old: str, new: str) -> list[Variant]:
     return [replace(v, name=new + v.name[len(old):]) if v.name.startswith(old) else v for v in variants]
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
