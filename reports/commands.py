@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-DEFAULT_RUNS_DIR = Path("evalrun-runs")
+from ..runner.rundir import DEFAULT_RUNS_DIR
+
 EXIT_GATE_FAILED = 3
 _dir = click.Path(path_type=Path, file_okay=False)
 

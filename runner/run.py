@@ -212,7 +212,9 @@ def _generate_all(
         return []
     score = scorer_for(evals)
     if config.engine == "openai":
-        return [_generate(config, _engine(config, model), score, pending, journal)]
+        from .openai_engine import OpenAIEngine
+
+        return [_generate(config, OpenAIEngine(config.options, model.path), score, pending, journal)]
     infos = []
     by_variant = {v.name: v for v in variants}
     for group in engine_groups(model, variants):
@@ -295,12 +297,6 @@ def _generate(config: RunConfig, engine, score, pending: list[Request], journal:
         return engine.generate(pending, on_results, on_ready=progress.start)
     finally:
         progress.close()
-
-
-def _engine(config: RunConfig, model: ModelRef):
-    from .openai_engine import OpenAIEngine
-
-    return OpenAIEngine(config.options, model.path)
 
 
 def _vllm_options(config: RunConfig, model_spec: str) -> EngineOptions:
