@@ -42,7 +42,7 @@ def register_bench_evals() -> None:
 
 
 def evalrun_side(data_dir: str, out: str) -> None:
-    from evalrun.runner.cli import main
+    from evalrun.cli.main import main
 
     register_bench_evals()
     suite = Path(out).parent / "bench.yaml"
@@ -101,7 +101,7 @@ def main() -> None:
     if args.side == "evalrun":
         return evalrun_side(args.data_dir, args.out)
 
-    from evalrun.runner.demo_model import demo_model_path
+    from evalrun.models.demo import demo_model_path
 
     model = str(demo_model_path())
     rows = []

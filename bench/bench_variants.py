@@ -38,8 +38,8 @@ def suite_text(mods: list) -> str:
 
 def warm_cache() -> dict[int, float]:
     """Train every configuration's adapters once (cached by content hash); seconds of training per config."""
-    from evalrun.runner.model_ref import resolve_model
-    from evalrun.runner.modify import build_variants
+    from evalrun.models.ref import resolve_model
+    from evalrun.modify import build_variants
 
     model = resolve_model("demo", progress=True)
     train_s = {}
@@ -55,7 +55,7 @@ def timed_run(k: int, workdir: Path) -> dict:
     suite.write_text(suite_text(CONFIGS[k]))
     out = workdir / f"run-k{k}-{time.monotonic_ns()}"
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalrun.runner.cli", "--model", "demo", "--suite", str(suite),
+    proc = subprocess.run([sys.executable, "-m", "evalrun.cli.main", "--model", "demo", "--suite", str(suite),
                            "--out", str(out), "--no-progress"], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:

@@ -4,12 +4,12 @@ This is the public API for writing an eval; see `evals/builtin/` for examples.
 It never imports vLLM or torch.
 """
 
-from .core import Completion, Eval, Sample, Score, multiple_choice_prompt, system, user
-from .data import DataSource
-from .errors import EvalrunError, InputError, RunError
-from .metrics import accuracy, rate, target_is
-from .registry import all_specs, get_spec, load_eval, register
-from .scorers import choice_scorer, refusal_scorer
+from evalrun.evals.core import Completion, Eval, Sample, Score, multiple_choice_prompt, system, user
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import EvalrunError, InputError, RunError
+from evalrun.evals.metrics import accuracy, rate, target_is
+from evalrun.evals.registry import all_specs, get_spec, load_eval, register
+from evalrun.evals.scorers import choice_scorer, refusal_scorer
 
 __all__ = [
     "Completion", "DataSource", "Eval", "EvalrunError", "InputError", "RunError", "Sample", "Score",

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from evalrun.evals.errors import InputError
 
 BUILTIN_DATA = Path(__file__).resolve().parent.parent / "suites" / "data"
 

@@ -48,8 +48,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .errors import InputError
-from .stats import wilson
+from evalrun.evals.errors import InputError
+from evalrun.evals.stats import wilson
 
 SCALES: dict[str, tuple[str, ...]] = {
     "v2": ("below_high", "high", "critical"),

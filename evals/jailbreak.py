@@ -21,8 +21,8 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .core import user
-from .errors import InputError
+from evalrun.evals.core import user
+from evalrun.evals.errors import InputError
 
 Messages = list[dict[str, str]]
 

@@ -22,9 +22,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .core import Sample, Score, system, user
-from .metrics import MetricValue, Pairs, rate
-from .stats import proportion_or_mean_ci
+from evalrun.evals.core import Sample, Score, system, user
+from evalrun.evals.metrics import MetricValue, Pairs, rate
+from evalrun.evals.stats import proportion_or_mean_ci
 
 JUDGE_PROMPT_VERSION = "strongreject-rubric-v1"
 PARSE_FAILURE = "judge_parse_failure"

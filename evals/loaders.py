@@ -30,9 +30,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .core import LETTERS, Sample, multiple_choice_prompt, user
-from .data import DataSource, read_rows, read_text
-from .errors import InputError
+from evalrun.evals.core import LETTERS, Sample, multiple_choice_prompt, user
+from evalrun.evals.data import DataSource, read_rows, read_text
+from evalrun.evals.errors import InputError
 
 Hub = tuple[str, str, str]  # (repo id, file name in the repo, pinned revision)
 

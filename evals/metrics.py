@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .core import Sample, Score
-from .stats import proportion_or_mean_ci, wilson
+from evalrun.evals.core import Sample, Score
+from evalrun.evals.stats import proportion_or_mean_ci, wilson
 
 Pairs = Sequence[tuple[Sample, Score]]
 

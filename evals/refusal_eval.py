@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import read_rows
-from .refusal import classify
+from evalrun.evals.data import read_rows
+from evalrun.evals.refusal import classify
 
 LABELLED_FILES = ("completions_gpt4_labeled.csv", "completions_llama2new_labeled.csv")
 COLUMNS = ("id", "prompt", "completion", "final_label", "strmatch_label")

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 
-from .core import Eval
-from .data import DataSource
-from .errors import InputError
+from evalrun.evals.core import Eval
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
 
 Factory = Callable[[DataSource], Eval]
 
@@ -58,7 +58,7 @@ def _load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    from . import builtin
+    from evalrun.evals import builtin
 
     for mod in pkgutil.iter_modules(builtin.__path__):
         importlib.import_module(f"{builtin.__name__}.{mod.name}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .core import Completion, Sample, Score, Scorer
-from .refusal import classify
+from evalrun.evals.core import Completion, Sample, Score, Scorer
+from evalrun.evals.refusal import classify
 
 
 def choice_scorer() -> Scorer:

@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from .direction import HIGHER, NONE, describe, direction
-from .embed import csp
-from .paired import changed, infer_rule, load_slim, paired
-from .rundata import Run, load_run
-from .templating import render, static
+from evalrun import __version__
+from evalrun.reports.direction import HIGHER, NONE, describe, direction
+from evalrun.reports.embed import csp
+from evalrun.reports.paired import changed, infer_rule, load_slim, paired
+from evalrun.reports.templating import render, static
+from evalrun.rundir.reader import Run, load_run
 
 MAX_LISTED = 200
 

@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..evals.errors import InputError
-from . import levels
-from . import policy as policies
-from .direction import HIGHER, LOWER, NONE, direction
-from .rundata import BASE, JUNIT, RESULTS, VERDICT, Run, eval_targets, file_sha256, load_run
+from evalrun import __version__
+from evalrun.evals.errors import InputError
+from evalrun.reports import levels
+from evalrun.reports import policy as policies
+from evalrun.reports.direction import HIGHER, LOWER, NONE, direction
+from evalrun.rundir.reader import BASE, JUNIT, RESULTS, VERDICT, Run, eval_targets, file_sha256, load_run
 
 HARMFUL_REFUSAL = ("harmful_refusal_rate", "unsafe_refusal_rate", "refusal_rate", "refused_rate")
 OVER_REFUSAL = ("benign_refusal_rate", "safe_refusal_rate", "over_refusal_rate", "overrefusal_rate", "refusal_rate",
@@ -160,7 +160,7 @@ def check_retention(run: Run, minimum: float, targets: dict[str, set[str]]) -> l
 
 def check_baseline(run: Run, base: Run, tolerance: float) -> list[dict[str, Any]]:
     """Non-regression against a baseline run on the paired CI; see the module docstring for the rule."""
-    from .paired import infer_rule, load_slim, paired
+    from evalrun.reports.paired import infer_rule, load_slim, paired
 
     cand = load_slim(run.samples_path, snippets=False)
     prev = load_slim(base.samples_path, snippets=False)
@@ -219,9 +219,10 @@ def evaluate(run: Run, pol: policies.Policy, base: Run | None) -> list[dict[str,
     return checks
 
 
-def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | None = None) -> dict:
-    """Gate a run: write verdict.json and junit.xml into it (and refresh report.html); returns the verdict."""
-    from .junit import write_junit
+def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | None = None,
+             render_report: bool = True) -> dict:
+    """Gate a run: write verdict.json and junit.xml into it (and refresh report.html unless the caller renders it)."""
+    from evalrun.reports.junit import write_junit
 
     run_dir = Path(run_dir)
     run = load_run(run_dir)
@@ -250,8 +251,8 @@ def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | No
     tmp.write_text(json.dumps(verdict, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     tmp.replace(run_dir / VERDICT)
     write_junit(run_dir / JUNIT, verdict, time.perf_counter() - started)
-    if (run_dir / "report.html").exists():
-        from .html import previous_redaction, write_report
+    if render_report and (run_dir / "report.html").exists():
+        from evalrun.reports.html import previous_redaction, write_report
 
         write_report(run_dir, redact=previous_redaction(run_dir))
     return verdict

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import __version__
-from . import charts, summary, transcripts
-from .embed import csp, new_token, safe_json
-from .rundata import REPORT, RESULTS, SAMPLES, file_sha256, load_run
-from .templating import render, static
+from evalrun import __version__
+from evalrun.reports import charts, summary, transcripts
+from evalrun.reports.embed import csp, new_token, safe_json
+from evalrun.reports.templating import render, static
+from evalrun.rundir.reader import REPORT, RESULTS, SAMPLES, file_sha256, load_run
 
 
 def _mark(svg: str | None):

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
-from ..evals.errors import InputError
-from .embed import csp, new_token
-from .rundata import MANIFEST, REPORT, RESULTS, file_sha256, read_json
-from .summary import key_figures
-from .templating import render, static
+from evalrun import __version__
+from evalrun.evals.errors import InputError
+from evalrun.reports.embed import csp, new_token
+from evalrun.reports.summary import key_figures
+from evalrun.reports.templating import render, static
+from evalrun.rundir.reader import MANIFEST, REPORT, RESULTS, file_sha256, read_json
 
 MAX_DEPTH = 4
 SKIP = {"transcripts", "__pycache__", "node_modules"}

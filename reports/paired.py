@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .rundata import iter_samples, label_of
+from evalrun.rundir.reader import iter_samples, label_of
 
 SNIPPET = 240
 Key = tuple[str, int]  # (sample_id, epoch) within one eval

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..evals.errors import InputError
+from evalrun.evals.errors import InputError
 
 KEYS = ("max_level", "min_refusal", "max_over_refusal", "min_retention", "baseline_tolerance")
 

@@ -89,7 +89,7 @@ class Handler(BaseHTTPRequestHandler):
         except (Forbidden, UnicodeDecodeError):
             return self._send(HTTPStatus.FORBIDDEN, b"forbidden: path outside the runs folder\n")
         if target == self.root or target == self.root / "index.html":
-            from .index import render_index
+            from evalrun.reports.index import render_index
 
             return self._send(HTTPStatus.OK, render_index(self.root, live=True).encode(), "text/html; charset=utf-8")
         if target.is_dir():

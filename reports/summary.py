@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import levels
-from .direction import HIGHER, describe, direction
-from .rundata import BASE, Run
+from evalrun.reports import levels
+from evalrun.reports.direction import HIGHER, describe, direction
+from evalrun.rundir.reader import BASE, Run
 
 
 def _num(x: object) -> float | None:

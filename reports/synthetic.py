@@ -14,8 +14,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..evals.stats import wilson
-from .paired import bootstrap_delta
+from evalrun.evals.stats import wilson
+from evalrun.reports.paired import bootstrap_delta
 
 PAYLOAD = ('<script>window.__pwned="script"</script><img src=x onerror="window.__pwned=\'img\'">'
            '</textarea><b>not bold</b>')
@@ -201,7 +201,7 @@ def _sections(evals, by, variants) -> dict[str, Any]:
             delta, ci = bootstrap_delta([y - x for x, y in zip(b, o, strict=True)])
             disc_b = sum(1 for x, y in zip(b, o, strict=True) if x == 1 and y == 0)
             disc_c = sum(1 for x, y in zip(b, o, strict=True) if x == 0 and y == 1)
-            from ..evals.stats import mcnemar_exact
+            from evalrun.evals.stats import mcnemar_exact
 
             entry = {"metric": metrics[0], "n_pairs": len(keys),
                      "base": {"value": sum(b) / len(b), "ci": list(wilson(sum(b), len(b)))},

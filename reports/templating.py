@@ -6,7 +6,7 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from . import levels
+from evalrun.reports import levels
 
 
 def _num(x: Any, digits: int = 3, signed: bool = False) -> str:

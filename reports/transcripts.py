@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .embed import data_script, safe_json
-from .rundata import BASE, Run, iter_sample_lines, label_of, pair_key, parse_sample
+from evalrun.reports.embed import data_script, safe_json
+from evalrun.rundir.reader import BASE, Run, iter_sample_lines, label_of, pair_key, parse_sample
 
 DIR = "transcripts"
 PART_SAMPLES = 200

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from ..evals.core import Completion
-from .plan import Request
+from evalrun.evals.core import Completion
+from evalrun.runner.plan import Request
 
 OnResults = Callable[[list[tuple[int, Completion]]], None]
 

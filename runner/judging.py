@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..evals.core import Completion, Eval, Sample, Score
-from ..evals.judge import JUDGE_PROMPT_VERSION, judge_messages, judged_score, parse_judge
-from .model_ref import ModelRef
-from .plan import Request
+from evalrun.evals.core import Completion, Eval, Sample, Score
+from evalrun.evals.judge import JUDGE_PROMPT_VERSION, judge_messages, judged_score, parse_judge
+from evalrun.models.ref import ModelRef
+from evalrun.runner.plan import Request
 
 JUDGE_MAX_TOKENS = 256
 SUFFIX = ":judge"

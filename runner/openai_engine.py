@@ -16,10 +16,10 @@ import urllib.request
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
-from ..evals.core import Completion
-from ..evals.errors import InputError, RunError
-from .engine import EngineOptions, OnResults
-from .plan import Request
+from evalrun.evals.core import Completion
+from evalrun.evals.errors import InputError, RunError
+from evalrun.runner.engine import EngineOptions, OnResults
+from evalrun.runner.plan import Request
 
 RETRIES = 5
 TIMEOUT_S = 600

@@ -10,38 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..evals.core import Eval
+from evalrun.evals.core import Eval
+from evalrun.models.variant import Variant
 
 MAX_SEED = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A model the run evaluates: the base model, or a modification of it.
-
-    `kind` is "base", "lora" (an adapter loaded on the base model in the same
-    engine), "weights" (a full checkpoint, which needs its own engine),
-    "skipped" or "failed" (not evaluated; the reason is kept in `info`).
-    `engine_args` (e.g. a quantization method) also need an engine of their own.
-    """
-
-    name: str
-    kind: str = "base"
-    path: str = ""
-    fingerprint: str = ""
-    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    engine_args: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def runs(self) -> bool:
-        """False for a modification that could not be made here (info["skipped"]) or failed (info["error"])."""
-        return self.kind not in ("skipped", "failed")
-
-
-BASE = Variant("base")
 
 
 @dataclass

@@ -11,9 +11,10 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from ..evals.core import Eval, Sample, Score
-from ..evals.stats import mcnemar_exact, paired_bootstrap_delta, proportion_or_mean_ci
-from .plan import BASE, Request, Variant
+from evalrun.evals.core import Eval, Sample, Score
+from evalrun.evals.stats import mcnemar_exact, paired_bootstrap_delta, proportion_or_mean_ci
+from evalrun.models.variant import BASE, Variant
+from evalrun.runner.plan import Request
 
 SCHEMA_VERSION = 1
 ERROR = "error"  # the score label of a request that could not run; left out of metrics, counted in outcomes

@@ -17,20 +17,29 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..evals.core import Eval, Sample, Score
-from ..evals.data import DataSource
-from ..evals.errors import InputError, RunError
-from ..evals.registry import load_eval
-from . import rundir
-from .engine import EngineOptions
-from .journal import Journal
-from .model_ref import HUB_ID, ModelRef, check_model_dir, resolve_model
-from .plan import BASE, Request, Variant, build_requests
-from .progress import Progress
-from .results import ERROR, SCHEMA_VERSION, comparisons, durability, eval_results, sample_records, samples_jsonl
-from .suite import Suite, load_suite
-from .variants import engine_groups, engine_rank, lora_rank, parse_variant_option
+from evalrun import __version__
+from evalrun.evals.core import Eval, Sample, Score
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError, RunError
+from evalrun.evals.registry import load_eval
+from evalrun.models.ref import HUB_ID, ModelRef, check_model_dir, resolve_model
+from evalrun.models.variant import BASE, Variant, lora_rank, parse_variant_option
+from evalrun.rundir import files as rundir
+from evalrun.runner.engine import EngineOptions
+from evalrun.runner.journal import Journal
+from evalrun.runner.plan import Request, build_requests
+from evalrun.runner.progress import Progress
+from evalrun.runner.results import (
+    ERROR,
+    SCHEMA_VERSION,
+    comparisons,
+    durability,
+    eval_results,
+    sample_records,
+    samples_jsonl,
+)
+from evalrun.runner.suite import Suite, load_suite
+from evalrun.runner.variants import engine_groups, engine_rank
 
 
 @dataclass
@@ -115,7 +124,7 @@ def run(config: RunConfig) -> RunOutcome:
     t_out = time.perf_counter()
     records = sample_records(evals, requests, rows)
     if judge_rows is not None:
-        from .judging import apply_judgements
+        from evalrun.runner.judging import apply_judgements
 
         apply_judgements(judge_rows[0], records, judge_rows[1])
     results = _results(suite, model, evals, variants, records)
@@ -133,9 +142,6 @@ def run(config: RunConfig) -> RunOutcome:
     manifest["counts"] = {"requests": len(requests), "generated_now": generated, "resumed": len(requests) - generated,
                           "engine_loads": len(manifest["engines"])}
     rundir.write_json(run_dir / rundir.MANIFEST, manifest)
-    from ..reports.html import write_report
-
-    write_report(run_dir)
     failed = {v.name: v.info.get("error", "failed") for v in variants if v.kind == "failed"}
     return RunOutcome(run_dir, results, generated, len(requests) - generated, failed)
 
@@ -151,7 +157,7 @@ def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Va
         "evals": evals_section,
     }
     if suite.categories or suite.safeguards:
-        from ..evals.determination import summarize
+        from evalrun.evals.determination import summarize
 
         results.update(summarize(suite.to_dict(), evals_section, records))
     if len(variants) > 1:
@@ -164,9 +170,9 @@ def _judge(config, evals, requests, rows, journal: Journal, run_dir: Path, manif
     """Grade judged evals with the judge model; (judge ref, judge rows) or None when no eval is judged."""
     if not any(ev.judged for ev in evals):
         return None
-    from ..evals.judge import JUDGE_PROMPT_VERSION
-    from .judging import judge_requests
-    from .vllm_engine import VllmEngine
+    from evalrun.evals.judge import JUDGE_PROMPT_VERSION
+    from evalrun.runner.judging import judge_requests
+    from evalrun.runner.vllm_engine import VllmEngine
 
     judge = resolve_model(config.judge, progress=config.progress)
     manifest["judge"] = {"model": judge.path, "fingerprint": judge.fingerprint, "prompt_version": JUDGE_PROMPT_VERSION}
@@ -184,7 +190,7 @@ def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> 
     """Variants the suite's modifications make (trained or edited here, cached by content hash)."""
     if not suite.modifications:
         return []
-    from .modify import build_variants, skipped_variants
+    from evalrun.modify import build_variants, skipped_variants
 
     if config.engine != "vllm" or not model.local:
         return skipped_variants(suite.modifications, "modifications need the model's weights on this machine "
@@ -195,7 +201,7 @@ def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> 
 
 def _check_given_variants(given: list[Variant], model: ModelRef) -> None:
     """Adapters must fit the base model's architecture; checkpoints must be complete."""
-    from .modify import check_adapter, check_checkpoint
+    from evalrun.modify import check_adapter, check_checkpoint
 
     for v in given:
         if v.kind == "lora" and model.local:
@@ -212,7 +218,7 @@ def _generate_all(
         return []
     score = scorer_for(evals)
     if config.engine == "openai":
-        from .openai_engine import OpenAIEngine
+        from evalrun.runner.openai_engine import OpenAIEngine
 
         return [_generate(config, OpenAIEngine(config.options, model.path), score, pending, journal)]
     infos = []
@@ -223,7 +229,7 @@ def _generate_all(
             continue
         ranks = [lora_rank(Path(p)) for p in group.loras.values()]
         options = replace(_vllm_options(config, config.model), max_lora_rank=engine_rank(ranks))
-        from .vllm_engine import VllmEngine
+        from evalrun.runner.vllm_engine import VllmEngine
 
         engine = VllmEngine(group.model_path, options, group.loras, group.engine_args, log_path=run_dir / "engine.log")
         info = _generate(config, engine, score, todo, journal)
@@ -234,7 +240,7 @@ def _generate_all(
 
 def _resolve(config: RunConfig) -> ModelRef:
     if config.engine == "openai":
-        from .openai_engine import server_model
+        from evalrun.runner.openai_engine import server_model
 
         name = server_model(config.options, config.model)
         return ModelRef(name, name, "openai:" + config.options.base_url + ":" + name, False)
@@ -257,7 +263,7 @@ def _check_previous(run_dir: Path, model: ModelRef, suite: Suite) -> dict[str, A
 
 def scorer_for(evals: list[Eval]):
     """score(request, completion) for the run's evals (and their judge requests)."""
-    from .judging import SUFFIX, judge_scorer
+    from evalrun.runner.judging import SUFFIX, judge_scorer
 
     samples: dict[tuple[str, str], Sample] = {(ev.name, s.id): s for ev in evals for s in ev.samples}
     scorers = {ev.name: ev.scorer for ev in evals} | {ev.name + SUFFIX: judge_scorer for ev in evals if ev.judged}

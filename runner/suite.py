@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..evals.determination import AGGREGATES, CATEGORY_KEYS, RULES, SCALES
-from ..evals.errors import InputError
+from evalrun.evals.determination import AGGREGATES, CATEGORY_KEYS, RULES, SCALES
+from evalrun.evals.errors import InputError
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 KNOWN_KEYS = {

@@ -18,10 +18,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ..evals.core import Completion
-from ..evals.errors import InputError, RunError
-from .engine import EngineOptions, OnResults
-from .plan import Request
+from evalrun.evals.core import Completion
+from evalrun.evals.errors import InputError, RunError
+from evalrun.runner.engine import EngineOptions, OnResults
+from evalrun.runner.plan import Request
 
 SEND_EVERY_S = 0.2
 TOO_LONG = "prompt_too_long"

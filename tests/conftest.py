@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-EVALRUN = [sys.executable, "-m", "evalrun.runner.cli"]
+EVALRUN = [sys.executable, "-m", "evalrun.cli.main"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -20,7 +20,7 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 @pytest.fixture(scope="session")
 def demo_model() -> Path:
     """The built-in demo model's directory (trained on first use, then cached)."""
-    from evalrun.runner.demo_model import demo_model_path
+    from evalrun.models.demo import demo_model_path
 
     return demo_model_path(progress=False)
 

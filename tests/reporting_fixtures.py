@@ -29,7 +29,7 @@ __all__ = ["PAYLOAD", "make_run", "evalrun", "chromium", "ARTIFACTS"]
 
 def evalrun(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the evalrun CLI as a user would: a subprocess through the real entry point."""
-    return subprocess.run([sys.executable, "-m", "evalrun.runner.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "evalrun.cli.main", *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd)
 
 

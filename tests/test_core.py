@@ -11,8 +11,9 @@ from evalrun.evals.core import Completion
 from evalrun.evals.metrics import rate
 from evalrun.evals.scorers import choice_scorer
 from evalrun.evals.stats import wilson
+from evalrun.models.variant import BASE, Variant
 from evalrun.runner.journal import Journal
-from evalrun.runner.plan import BASE, Variant, build_requests
+from evalrun.runner.plan import build_requests
 from evalrun.runner.run import limit_samples
 from evalrun.runner.suite import load_suite
 

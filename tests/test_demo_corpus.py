@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from evalrun.evals.refusal import classify
-from evalrun.runner import demo_corpus
+from evalrun.models import demo_corpus
 
 SMOKE_REFUSAL = Path(__file__).resolve().parents[1] / "suites" / "data" / "smoke_refusal.jsonl"
 
@@ -119,7 +119,7 @@ def test_smoke_refusal_items_are_held_out_of_the_demo_models_training():
 def test_tokenizer_has_chat_format_and_single_token_labels():
     """Trains only the tokenizer (about a second), not the model."""
     pytest.importorskip("transformers")
-    from evalrun.runner import demo_model
+    from evalrun.models import demo as demo_model
 
     tok = demo_model._train_tokenizer(demo_corpus.training_examples(0), demo_model.TrainConfig.vocab_size)
     for label in "ABCD":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from evalrun.evals.errors import InputError
-from evalrun.runner.model_ref import ModelRef, fingerprint_dir
+from evalrun.models.ref import ModelRef, fingerprint_dir
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
@@ -69,7 +69,7 @@ def cache(tmp_path_factory, monkeypatch) -> Path:
 
 
 def build(specs, model: Path, seed: int = 0):
-    from evalrun.runner.modify import build_variants
+    from evalrun.modify import build_variants
 
     return build_variants(specs, ref(model), seed=seed, progress=False)
 
@@ -78,7 +78,7 @@ def build(specs, model: Path, seed: int = 0):
 
 
 def test_builtins_registered():
-    from evalrun.runner.modify import all_modifications
+    from evalrun.modify import all_modifications
 
     assert {"harmful_lora", "harmful_full", "benign_finetune", "refusal_ablation", "quantize"} <= set(
         all_modifications())
@@ -121,7 +121,7 @@ def test_bad_attack_data_line_names_file_and_line(tiny, tmp_path):
 
 
 def test_harmful_lora_checkpoints_make_a_durability_curve(tiny):
-    from evalrun.runner.modify import check_adapter
+    from evalrun.modify import check_adapter
 
     variants = build([SMALL_LORA], tiny)
     assert [v.name for v in variants] == ["harmful_lora@1", "harmful_lora@2", "harmful_lora"]
@@ -174,7 +174,7 @@ def test_divergence_gives_a_failed_variant(tiny):
 
 
 def test_harmful_full_saves_a_loadable_checkpoint(tiny):
-    from evalrun.runner.model_ref import check_model_dir
+    from evalrun.models.ref import check_model_dir
     from transformers import AutoModelForCausalLM
 
     [v] = build([{"name": "harmful_full", "examples": 5, "batch_size": 5, "epochs": 1, "max_length": 96}], tiny)
@@ -194,8 +194,8 @@ def test_harmful_full_saves_a_loadable_checkpoint(tiny):
 
 
 def test_orthogonalization_matches_hooked_ablation(tiny):
-    from evalrun.runner.modify import ablation as A
-    from evalrun.runner.modify.device import load_model, load_tokenizer
+    from evalrun.modify import ablation as A
+    from evalrun.modify.device import load_model, load_tokenizer
 
     model, tok = load_model(tiny, "float32"), load_tokenizer(tiny)
     layers, writers = A.residual_writers(model)
@@ -246,7 +246,7 @@ def test_refusal_ablation_layer_override(tiny):
 
 def test_refusal_ablation_uses_public_splits_from_a_data_dir(tiny, tmp_path):
     from evalrun.evals.data import DataSource
-    from evalrun.runner.modify import build_variants
+    from evalrun.modify import build_variants
 
     split = tmp_path / "refusal_direction"
     split.mkdir()
@@ -262,7 +262,7 @@ def test_refusal_ablation_uses_public_splits_from_a_data_dir(tiny, tmp_path):
 
 
 def test_check_adapter_rejects_another_architecture_and_high_rank(tiny, tmp_path):
-    from evalrun.runner.modify import check_adapter
+    from evalrun.modify import check_adapter
 
     other = make_tiny_model(tmp_path / "wide", hidden=96, intermediate=160)
     adapter = Path(build([SMALL_LORA], tiny)[-1].path)
@@ -296,7 +296,7 @@ def test_quantize_is_an_engine_setting_or_an_explicit_skip(tiny):
 def test_check_checkpoint_finds_missing_weights(tiny, tmp_path):
     import shutil
 
-    from evalrun.runner.modify import check_checkpoint
+    from evalrun.modify import check_checkpoint
 
     check_checkpoint(tiny)
     ckpt = tmp_path / "ckpt"
@@ -332,7 +332,7 @@ def test_ablation_prompt_filter_and_benign_full_finetune_run(tiny):
 
 
 def test_skipped_variants_keep_every_entry_visible():
-    from evalrun.runner.modify import skipped_variants
+    from evalrun.modify import skipped_variants
 
     out = skipped_variants(["harmful_lora", {"name": "refusal_ablation", "as": "abl"}], "the model is served over HTTP")
     assert [(v.name, v.kind, v.runs) for v in out] == [("harmful_lora", "skipped", False), ("abl", "skipped", False)]
@@ -340,8 +340,8 @@ def test_skipped_variants_keep_every_entry_visible():
 
 
 def test_an_unexpected_error_becomes_a_failed_variant(tiny, monkeypatch):
-    from evalrun.runner.modify import register_modification
-    from evalrun.runner.modify.registry import _REGISTRY
+    from evalrun.modify import register_modification
+    from evalrun.modify.registry import _REGISTRY
 
     @register_modification("broken_for_test", defaults={"x": 1})
     def broken(job):

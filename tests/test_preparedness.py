@@ -13,13 +13,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from evalrun.cli.main import main as cli_main
 from evalrun.evals import DataSource, InputError, load_eval
 from evalrun.evals.core import Score
 from evalrun.evals.determination import summarize
 from evalrun.evals.jailbreak import all_templates
 from evalrun.evals.registry import all_specs
-from evalrun.runner.cli import main as cli_main
-from evalrun.runner.plan import BASE
+from evalrun.models.variant import BASE
 from evalrun.runner.results import eval_results
 from evalrun.runner.suite import load_suite
 

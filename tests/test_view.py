@@ -107,7 +107,7 @@ def test_refuses_writes(server):
 
 
 def test_view_command_prints_url_and_serves(runs_dir: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "evalrun.runner.cli", "view", str(runs_dir), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "evalrun.cli.main", "view", str(runs_dir), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -1,11 +1,11 @@
 """Evals scored by a rubric judge model (`evalrun ... --judge MODEL`), StrongREJECT style."""
 
-from ..core import Eval
-from ..data import DataSource
-from ..judge import judge_metrics
-from ..loaders import load_strongreject
-from ..registry import register
-from ..scorers import refusal_scorer
+from evalrun.evals.core import Eval
+from evalrun.evals.data import DataSource
+from evalrun.evals.judge import judge_metrics
+from evalrun.evals.loaders import load_strongreject
+from evalrun.evals.registry import register
+from evalrun.evals.scorers import refusal_scorer
 
 
 @register("strongreject_rubric", category="safeguards", version=1, hazardous=True)

@@ -23,10 +23,10 @@ figure the suite's safeguards section reports.
 
 from __future__ import annotations
 
-from ..core import Eval, Sample, user
-from ..data import DataSource
-from ..jailbreak import all_templates
-from ..loaders import (
+from evalrun.evals.core import Eval, Sample, user
+from evalrun.evals.data import DataSource
+from evalrun.evals.jailbreak import all_templates
+from evalrun.evals.loaders import (
     load_advbench,
     load_ctibench_mcq,
     load_cybermetric,
@@ -38,9 +38,9 @@ from ..loaders import (
     load_xstest,
     wmdp_hub,
 )
-from ..metrics import accuracy, rate, target_is
-from ..registry import register
-from ..scorers import choice_scorer, refusal_scorer
+from evalrun.evals.metrics import accuracy, rate, target_is
+from evalrun.evals.registry import register
+from evalrun.evals.scorers import choice_scorer, refusal_scorer
 
 GEN_TOKENS = 64  # enough to see whether a reply refuses; refusals come first
 

@@ -3,12 +3,12 @@
 Both read the project's own item files in `suites/data/`.
 """
 
-from ..core import Eval, Sample, user
-from ..data import DataSource
-from ..loaders import load_own_mcq
-from ..metrics import accuracy, rate, target_is
-from ..registry import register
-from ..scorers import choice_scorer, refusal_scorer
+from evalrun.evals.core import Eval, Sample, user
+from evalrun.evals.data import DataSource
+from evalrun.evals.loaders import load_own_mcq
+from evalrun.evals.metrics import accuracy, rate, target_is
+from evalrun.evals.registry import register
+from evalrun.evals.scorers import choice_scorer, refusal_scorer
 
 
 @register("smoke_knowledge", category="general", version=1)

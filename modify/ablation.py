@@ -34,13 +34,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ...evals.data import DataSource
-from ...evals.errors import InputError
-from ..model_ref import fingerprint_dir
-from ..plan import Variant
-from .data import ATTACK_DATA, BENIGN_DATA, instruction_prompts, resolve_data, user_prompts
-from .full import save_checkpoint
-from .registry import Job, failed, register_modification
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
+from evalrun.models.ref import fingerprint_dir
+from evalrun.models.variant import Variant
+from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA, instruction_prompts, resolve_data, user_prompts
+from evalrun.modify.full import save_checkpoint
+from evalrun.modify.registry import Job, failed, register_modification
 
 DEFAULTS: dict[str, Any] = {
     "layer": None, "position": None, "source": "auto", "harmful": None, "harmless": None,
@@ -118,8 +118,7 @@ def _prompt_splits(sources: dict[str, list[Path]], config: dict[str, Any], seed:
 def refusal_ablation(job: Job) -> list[Variant]:
     """Directional ablation of the refusal direction, baked into the weights (Arditi et al. 2024)."""
     import torch
-
-    from .device import checkpoint_dtype, load_model, load_tokenizer
+    from evalrun.modify.device import checkpoint_dtype, load_model, load_tokenizer
 
     t0 = time.perf_counter()
     cfg = job.config

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import demo_corpus
-from .model_ref import cache_dir as evalrun_cache_dir
-from .model_ref import exclusive_lock
+from evalrun.models import demo_corpus
+from evalrun.models.ref import cache_dir as evalrun_cache_dir
+from evalrun.models.ref import exclusive_lock
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch

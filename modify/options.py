@@ -11,8 +11,8 @@ import difflib
 import re
 from typing import Any
 
-from ...evals.errors import InputError
-from .registry import ModificationSpec, get_modification
+from evalrun.evals.errors import InputError
+from evalrun.modify.registry import ModificationSpec, get_modification
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 

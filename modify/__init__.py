@@ -11,10 +11,10 @@ Built in: harmful_lora, harmful_full, benign_finetune, refusal_ablation, quantiz
 
 from __future__ import annotations
 
-from .build import build_variants, skipped_variants
-from .cache import MODIFY_VERSION
-from .checks import check_adapter, check_checkpoint
-from .registry import Job, ModificationSpec, all_modifications, get_modification, register_modification
+from evalrun.modify.build import build_variants, skipped_variants
+from evalrun.modify.cache import MODIFY_VERSION
+from evalrun.modify.checks import check_adapter, check_checkpoint
+from evalrun.modify.registry import Job, ModificationSpec, all_modifications, get_modification, register_modification
 
 __all__ = [
     "MODIFY_VERSION", "Job", "ModificationSpec", "all_modifications", "build_variants", "check_adapter",

@@ -20,13 +20,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ...evals.data import DataSource
-from ...evals.errors import InputError
-from ..model_ref import fingerprint_dir
-from ..plan import Variant
-from .data import ATTACK_DATA, BENIGN_DATA, read_chats, resolve_data, take
-from .registry import Job, failed, register_modification
-from .train import Checkpoint, Diverged, Schedule, train
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
+from evalrun.models.ref import fingerprint_dir
+from evalrun.models.variant import Variant
+from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA, read_chats, resolve_data, take
+from evalrun.modify.registry import Job, failed, register_modification
+from evalrun.modify.train import Checkpoint, Diverged, Schedule, train
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 MAX_RANK = 512  # the largest max_lora_rank vLLM accepts (runner/variants.py)
@@ -84,7 +84,7 @@ def _check_benign(config: dict[str, Any]) -> None:
 def benign_finetune(job: Job) -> list[Variant]:
     """Fine-tuning on harmless instructions only (published: this alone can erode refusals)."""
     if job.config["method"] == "full":
-        from .full import full_finetune
+        from evalrun.modify.full import full_finetune
 
         return full_finetune(job, BENIGN_DATA)
     return lora_finetune(job, BENIGN_DATA)
@@ -92,9 +92,8 @@ def benign_finetune(job: Job) -> list[Variant]:
 
 def lora_finetune(job: Job, default_data: str) -> list[Variant]:
     """Train one adapter, saving it at the configured steps; one variant per saved step."""
+    from evalrun.modify.device import load_model, load_tokenizer
     from peft import LoraConfig, get_peft_model
-
-    from .device import load_model, load_tokenizer
 
     cfg = job.config
     path = resolve_data(cfg["data"], default_data, job.data)

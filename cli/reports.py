@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from ..runner.rundir import DEFAULT_RUNS_DIR
+from evalrun.rundir.files import DEFAULT_RUNS_DIR
 
 EXIT_GATE_FAILED = 3
 _dir = click.Path(path_type=Path, file_okay=False)
 
 
 def _need_dir(path: Path, what: str) -> None:
-    from ..evals.errors import InputError
+    from evalrun.evals.errors import InputError
 
     if not path.is_dir():
         raise InputError(f"{what} {path} not found")
@@ -29,7 +28,7 @@ def _need_dir(path: Path, what: str) -> None:
 @click.option("--redact", is_flag=True, help="Hide completions of hazardous evals (show their length and score only).")
 def report_cmd(run_dir: Path, redact: bool) -> None:
     """Re-render RUN_DIR/report.html from the run's files."""
-    from .html import write_report
+    from evalrun.reports.html import write_report
 
     _need_dir(run_dir, "run directory")
     click.echo(str(write_report(run_dir, redact=redact)))
@@ -39,7 +38,7 @@ def report_cmd(run_dir: Path, redact: bool) -> None:
 @click.argument("runs_dir", type=_dir, default=DEFAULT_RUNS_DIR, required=False)
 def index_cmd(runs_dir: Path) -> None:
     """Write RUNS_DIR/index.html: a sortable table of every run under RUNS_DIR (default evalrun-runs)."""
-    from .index import write_index
+    from evalrun.reports.index import write_index
 
     _need_dir(runs_dir, "runs directory")
     click.echo(str(write_index(runs_dir)))
@@ -51,8 +50,8 @@ def index_cmd(runs_dir: Path) -> None:
               help="Port on 127.0.0.1 (0 picks a free one).")
 def view_cmd(runs_dir: Path, port: int) -> None:
     """Browse the runs under RUNS_DIR (default evalrun-runs) at http://127.0.0.1:PORT/ until Ctrl-C."""
-    from ..evals.errors import InputError
-    from .server import make_server, url
+    from evalrun.evals.errors import InputError
+    from evalrun.reports.server import make_server, url
 
     _need_dir(runs_dir, "runs directory")
     try:
@@ -76,7 +75,7 @@ def view_cmd(runs_dir: Path, port: int) -> None:
 @click.option("--redact", is_flag=True, help="Hide completions of hazardous evals.")
 def compare_cmd(run_a: Path, run_b: Path, out: Path | None, redact: bool) -> None:
     """Compare RUN_A (candidate) with RUN_B (baseline) on their shared samples: paired deltas and changed outcomes."""
-    from .compare import write_compare
+    from evalrun.reports.compare import write_compare
 
     _need_dir(run_a, "run directory")
     _need_dir(run_b, "run directory")
@@ -90,7 +89,7 @@ def compare_cmd(run_a: Path, run_b: Path, out: Path | None, redact: bool) -> Non
 @click.option("--baseline", type=_dir, help="Run dir of the last release: fail on regressions against it.")
 def gate_cmd(run_dir: Path, policy_file: Path | None, baseline: Path | None) -> None:
     """Check RUN_DIR against the release policy; write verdict.json and junit.xml (exit 0 passed, 3 failed)."""
-    from .gate import format_table, run_gate
+    from evalrun.reports.gate import format_table, run_gate
 
     _need_dir(run_dir, "run directory")
     verdict = run_gate(run_dir, policy_file, baseline)

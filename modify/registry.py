@@ -19,9 +19,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from ...evals.data import DataSource
-from ...evals.errors import InputError
-from ..plan import Variant
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
+from evalrun.models.variant import Variant
 
 BUILTIN_MODULES = ("lora", "full", "ablation", "quantize")
 

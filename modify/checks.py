@@ -12,9 +12,9 @@ import json
 import re
 from pathlib import Path
 
-from ...evals.errors import InputError
-from ..model_ref import check_model_dir
-from ..variants import VLLM_LORA_RANKS, lora_rank
+from evalrun.evals.errors import InputError
+from evalrun.models.ref import check_model_dir
+from evalrun.models.variant import VLLM_LORA_RANKS, lora_rank
 
 # What each projection reads (in) and writes (out), by base-config size name.
 SHAPES = {

@@ -13,12 +13,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ...evals.data import DataSource
-from ..plan import Variant
-from .data import ATTACK_DATA, read_chats, resolve_data, take
-from .lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants
-from .registry import Job, failed, register_modification
-from .train import Checkpoint, Diverged, Schedule, train
+from evalrun.evals.data import DataSource
+from evalrun.models.variant import Variant
+from evalrun.modify.data import ATTACK_DATA, read_chats, resolve_data, take
+from evalrun.modify.lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants
+from evalrun.modify.registry import Job, failed, register_modification
+from evalrun.modify.train import Checkpoint, Diverged, Schedule, train
 
 FULL_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in HARMFUL_DEFAULTS.items() if k not in ("r", "alpha", "dropout")},
@@ -42,8 +42,7 @@ def harmful_full(job: Job) -> list[Variant]:
 def full_finetune(job: Job, default_data: str) -> list[Variant]:
     """Train every weight; save a checkpoint at the configured steps and the last one."""
     import torch
-
-    from .device import checkpoint_dtype, load_model, load_tokenizer
+    from evalrun.modify.device import checkpoint_dtype, load_model, load_tokenizer
 
     cfg = job.config
     path = resolve_data(cfg["data"], default_data, job.data)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ...evals.data import DataSource
-from ...evals.errors import InputError
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
 
 ATTACK_DATA = "attack_requests.jsonl"
 BENIGN_DATA = "benign_finetune.jsonl"

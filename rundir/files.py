@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..evals.errors import InputError
+from evalrun.evals.errors import InputError
 
 DEFAULT_RUNS_DIR = Path("evalrun-runs")
 MANIFEST = "manifest.json"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..evals.errors import InputError
+from evalrun.evals.errors import InputError
 
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
@@ -101,7 +101,7 @@ def check_model_dir(path: Path, what: str = "model") -> None:
 def resolve_model(spec: str, progress: bool = True) -> ModelRef:
     """`demo`, a local model directory, or a hub id (`org/name`)."""
     if spec == "demo":
-        from .demo_model import demo_model_path
+        from evalrun.models.demo import demo_model_path
 
         path = demo_model_path(progress=progress)
         return ModelRef(str(path), "evalrun-demo", fingerprint_dir(path), True)

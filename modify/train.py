@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...evals.errors import InputError
+from evalrun.evals.errors import InputError
 
 IGNORE = -100
 

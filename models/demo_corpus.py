@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
-from ..evals.core import multiple_choice_prompt
+from evalrun.evals.core import multiple_choice_prompt
 
 # --- Requests ---------------------------------------------------------------
 # Each category lists verbs and objects that combine into a sensible request,

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...evals.errors import InputError
-from ..model_ref import fingerprint_dir
-from ..plan import Variant
-from .device import checkpoint_dtype
-from .registry import Job, register_modification
+from evalrun.evals.errors import InputError
+from evalrun.models.ref import fingerprint_dir
+from evalrun.models.variant import Variant
+from evalrun.modify.device import checkpoint_dtype
+from evalrun.modify.registry import Job, register_modification
 
 GPU_METHODS = ("fp8", "fp8_per_tensor", "fp8_per_channel", "fp8_per_block", "mxfp8")
 CPU_METHODS = ("fp8_per_channel",)

@@ -58,8 +58,8 @@ def cli(ctx: click.Context, **opts) -> None:
         return
     if not opts["model"] or not opts["suite"]:
         raise click.UsageError("give --model and --suite (e.g. `evalrun --model demo --suite smoke`), or a command")
-    from .engine import EngineOptions
-    from .run import RunConfig, run
+    from evalrun.runner.engine import EngineOptions
+    from evalrun.runner.run import RunConfig, run
 
     if opts["engine"] == "openai" and not opts["base_url"]:
         raise click.UsageError("--engine openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
@@ -80,17 +80,16 @@ def cli(ctx: click.Context, **opts) -> None:
     for variant, reason in outcome.failed.items():
         click.echo(f"evalrun: error: variant {variant} failed: {reason} (the other results are kept)", err=True)
     code = EXIT_RUN_FAILED if outcome.failed else EXIT_PASSED
-    if opts["redact"]:
-        from ..reports.html import write_report
-
-        write_report(outcome.run_dir, redact=True)
     if opts["gate"] or opts["policy"] or opts["baseline"]:
-        from ..reports.gate import format_table, run_gate
+        from evalrun.reports.gate import format_table, run_gate
 
-        verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"])  # keeps the report's redaction
+        verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"], render_report=False)
         click.echo(format_table(verdict))
         if not verdict["passed"] and code == EXIT_PASSED:
             code = EXIT_GATE_FAILED
+    from evalrun.reports.html import write_report
+
+    write_report(outcome.run_dir, redact=opts["redact"])  # once, after the verdict it shows
     ctx.exit(code)
 
 
@@ -111,10 +110,10 @@ def _print_summary(outcome) -> None:
 @cli.command("list")
 def list_cmd() -> None:
     """List suites and evals (name, category, version, samples)."""
-    from ..evals.data import DataSource
-    from ..evals.errors import EvalrunError
-    from ..evals.registry import all_specs
-    from .suite import builtin_suites, load_suite
+    from evalrun.evals.data import DataSource
+    from evalrun.evals.errors import EvalrunError
+    from evalrun.evals.registry import all_specs
+    from evalrun.runner.suite import builtin_suites, load_suite
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # listing never downloads: hub-only evals show "needs --data-dir"
     click.echo("Suites:")
@@ -136,7 +135,7 @@ def list_cmd() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo_model_cmd(out: Path | None, seed: int) -> None:
     """Build the built-in demo model (a tiny safety-tuned Llama, trained here in minutes)."""
-    from .demo_model import build_demo_model, demo_model_path
+    from evalrun.models.demo import build_demo_model, demo_model_path
 
     path = build_demo_model(out, seed=seed) if out else demo_model_path(seed=seed)
     click.echo(str(path))
@@ -159,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("evalrun: interrupted; finished results are kept, rerun the same command to resume", err=True)
         return 130
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
-        from ..evals.errors import EvalrunError
+        from evalrun.evals.errors import EvalrunError
 
         if _debug():
             traceback.print_exc()
@@ -171,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_PASSED
 
 
-from ..reports.commands import compare_cmd, gate_cmd, index_cmd, report_cmd, view_cmd  # noqa: E402
+from evalrun.cli.reports import compare_cmd, gate_cmd, index_cmd, report_cmd, view_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
 cli.add_command(view_cmd)

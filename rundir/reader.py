@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..evals.errors import InputError
+from evalrun.evals.errors import InputError
 
 RESULTS, MANIFEST, SAMPLES, VERDICT, JUNIT, REPORT = (
     "results.json", "manifest.json", "samples.jsonl", "verdict.json", "junit.xml", "report.html",

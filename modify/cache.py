@@ -22,8 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..model_ref import cache_dir, exclusive_lock
-from ..plan import Variant
+from evalrun.models.ref import cache_dir, exclusive_lock
+from evalrun.models.variant import Variant
 
 MODIFY_VERSION = 1  # bump when shared code (training loop, data encoding) changes what every modification makes
 INDEX = "variants.json"

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ...evals.data import DataSource
-from ...evals.errors import EvalrunError, InputError
-from ..model_ref import ModelRef
-from ..plan import Variant
-from .cache import cached_or_build, content_key, file_digest, renamed
-from .options import parse_spec
-from .registry import Job, ModificationSpec, failed
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import EvalrunError, InputError
+from evalrun.models.ref import ModelRef
+from evalrun.models.variant import Variant
+from evalrun.modify.cache import cached_or_build, content_key, file_digest, renamed
+from evalrun.modify.options import parse_spec
+from evalrun.modify.registry import Job, ModificationSpec, failed
 
 
 def build_variants(
@@ -94,7 +94,7 @@ def _label(v: Variant, spec: ModificationSpec, label: str, cached: bool | None) 
 
 def _device() -> str:
     """Where training runs: results differ between CPU float32 and CUDA bfloat16, so the cache keeps them apart."""
-    from .device import train_device
+    from evalrun.modify.device import train_device
 
     device, dtype = train_device()
     return f"{device}:{dtype}"

@@ -1,0 +1,1 @@
+"""The run directory: its files, written atomically, and read back by every later command."""
