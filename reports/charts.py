@@ -66,10 +66,13 @@ def _svg(fig, chart_id: str, title: str) -> str:
     referenced = set(re.findall(r"#([A-Za-z_][\w.-]*)\)?\"?", svg))
     svg = re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in referenced else "", svg)
     head_end = svg.index(">")
+    width = re.search(r'\swidth="([\d.]+)pt"', svg[:head_end])
     head = re.sub(r'\s(width|height)="[^"]*"', "", svg[:head_end])
     from xml.sax.saxutils import quoteattr
 
     head += f' class="chart" role="img" aria-label={quoteattr(title)}'
+    if width:  # never drawn wider than its natural size: a one-panel figure would otherwise fill the page
+        head += f' style="width:min(100%,{float(width.group(1)) * 4 / 3:.0f}px)"'
     return head + svg[head_end:]
 
 

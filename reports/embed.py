@@ -3,7 +3,10 @@
 Everything a model wrote or a dataset holds reaches the browser only as JSON,
 escaped here so that `</script>`, `<!--` and line separators inside strings
 cannot end the script element or the statement; the page's scripts then
-render it with `textContent`, never `innerHTML`.
+render it with `textContent`, never `innerHTML`. Bidirectional controls
+(U+202E and kin) are replaced by a visible `[U+202E]`: shown raw, a model's
+completion could reorder the text around it and make a reader see something
+it does not say.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from typing import Any
 
 _UNSAFE = re.compile("[<>&\u2028\u2029]")
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """`text` with every bidirectional control character replaced by its visible code point, e.g. `[U+202E]`."""
+    return BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def safe_json(obj: Any) -> str:
@@ -24,7 +33,7 @@ def safe_json(obj: Any) -> str:
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
     except ValueError:  # NaN or infinity somewhere: JSON has no word for them, so null
         text = json.dumps(_finite(obj), ensure_ascii=False, separators=(",", ":"), default=str)
-    return _UNSAFE.sub(lambda m: _ESCAPES[m.group()], text)
+    return _UNSAFE.sub(lambda m: _ESCAPES[m.group()], inert(text))
 
 
 def _finite(obj: Any) -> Any:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from evalrun.reports import levels
+from evalrun.reports.embed import inert
 
 
 def _num(x: Any, digits: int = 3, signed: bool = False) -> str:
@@ -45,6 +46,13 @@ def _bar(value: Any, ci: Any = None):
     )
 
 
+def _finalize(value: Any) -> Any:
+    """Every `{{ }}` string shown with its bidi controls inert (our own Markup is left as written)."""
+    from markupsafe import Markup
+
+    return inert(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 @lru_cache(maxsize=1)
 def environment():
     """The shared jinja2 environment (autoescape on for every template and string)."""
@@ -56,6 +64,7 @@ def environment():
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.ChainableUndefined,
+        finalize=_finalize,
     )
     env.filters.update(num=_num, ci=_ci, pval=_pval, thousands=_thousands, bar=_bar, level_css=levels.css_class)
     return env

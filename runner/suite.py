@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from evalrun.evals.determination import AGGREGATES, CATEGORY_KEYS, RULES, SCALES
 from evalrun.evals.errors import InputError
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 KNOWN_KEYS = {
     "name", "version", "description", "evals", "categories", "safeguards", "modifications", "gate", "scale",
     "determination",
@@ -79,8 +81,8 @@ def load_suite(name_or_path: str) -> Suite:
         raise InputError(f"suite file {path}: unknown key(s) {', '.join(sorted(unknown))}")
     _check_sections(path, raw)
     suite = Suite(
-        name=str(raw.get("name") or path.stem),
-        version=int(raw.get("version", 1)),
+        name=_name(path, raw.get("name")),
+        version=_version(path, raw.get("version", 1)),
         path=path,
         description=str(raw.get("description", "")),
         evals=list(raw.get("evals") or []),
@@ -94,6 +96,21 @@ def load_suite(name_or_path: str) -> Suite:
     if not suite.eval_names:
         raise InputError(f"suite file {path}: no evals listed")
     return suite
+
+
+def _name(path: Path, value: Any) -> str:
+    """The suite's name, which becomes part of the default run dir path: a plain file name, never a path."""
+    name = path.stem if value in (None, "") else value
+    if not isinstance(name, str) or not SAFE_NAME.match(name):
+        raise InputError(f"suite file {path}: name {name!r} is not a plain name; use letters, digits, '.', '_' "
+                         "and '-' (it becomes part of the run dir's name)")
+    return name
+
+
+def _version(path: Path, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"suite file {path}: version {value!r} is not a whole number; write e.g. `version: 1`")
+    return value
 
 
 def _check_sections(path: Path, raw: dict[str, Any]) -> None:
