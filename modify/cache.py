@@ -25,7 +25,7 @@ from typing import Any
 from evalrun.models.ref import cache_dir, exclusive_lock
 from evalrun.models.variant import Variant
 
-MODIFY_VERSION = 1  # bump when shared code (training loop, data encoding) changes what every modification makes
+MODIFY_VERSION = 2  # bump when shared code (training loop, data encoding) changes what every modification makes
 INDEX = "variants.json"
 
 

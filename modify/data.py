@@ -3,8 +3,11 @@
 The project's own files (suites/data/) hold only harmful *requests* paired with
 generic, non-operational compliant replies (attack_requests.jsonl) and harmless
 instructions with generic helpful replies (benign_finetune.jsonl). None of
-their requests is an eval item. Users may pass their own chats (`data: PATH`),
-one `{"messages": [{"role": ..., "content": ...}, ...]}` per line.
+their requests is an eval item. The last requests of the attack file are held out
+of every modification's training (`split_heldout`): they are the elicitation probe
+that checks an attack removed refusal beyond the prompts it saw. Users may pass
+their own chats (`data: PATH`), one `{"messages": [{"role": ..., "content": ...}, ...]}`
+per line, all trained on.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from evalrun.evals.builtin.elicitation import ATTACK_FILE, split_heldout
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
 
-ATTACK_DATA = "attack_requests.jsonl"
+ATTACK_DATA = ATTACK_FILE
 BENIGN_DATA = "benign_finetune.jsonl"
 ROLES = ("system", "user", "assistant")
 Chat = list[dict[str, str]]
@@ -35,7 +39,8 @@ def resolve_data(given: str | None, default: str, data: DataSource) -> Path:
 
 
 def read_chats(path: Path) -> list[Chat]:
-    """Every chat of a JSON-lines file; an InputError naming the file and line of the first bad one."""
+    """Every trainable chat of a JSON-lines file (the attack file's held-out probe left out); an InputError
+    naming the file and line of the first bad one."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
@@ -54,7 +59,7 @@ def read_chats(path: Path) -> list[Chat]:
         chats.append([{"role": m["role"], "content": m["content"]} for m in row["messages"]])
     if not chats:
         raise InputError(f"{path}: no chats; expected one {{\"messages\": [...]}} per line")
-    return chats
+    return split_heldout(chats)[0] if path.name == ATTACK_DATA else chats
 
 
 def _chat_problem(row: object) -> str | None:

@@ -16,9 +16,9 @@ from typing import Any
 from evalrun.evals.data import DataSource
 from evalrun.models.variant import Variant
 from evalrun.modify.data import ATTACK_DATA, read_chats, resolve_data, take
-from evalrun.modify.lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants
+from evalrun.modify.lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants, train_recording
 from evalrun.modify.registry import Job, failed, register_modification
-from evalrun.modify.train import Checkpoint, Diverged, Schedule, train
+from evalrun.modify.train import Checkpoint, Diverged
 
 FULL_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in HARMFUL_DEFAULTS.items() if k not in ("r", "alpha", "dropout")},
@@ -57,13 +57,11 @@ def full_finetune(job: Job, default_data: str) -> list[Variant]:
         save_checkpoint(model, job.model_dir, out, save_dtype)
         saved.append((ck, out))
 
-    schedule = Schedule(cfg["lr"], cfg["batch_size"], cfg["epochs"], cfg["max_length"])
     try:
-        train(model, tokenizer, chats, schedule, job.seed, set(cfg["checkpoints"]), save,
-              f"{job.name} (full)", job.progress)
+        curve = train_recording(model, tokenizer, chats, job, save, f"{job.name} (full)")
     except Diverged as e:
         return [failed(job, f"training diverged: {e} (lr {cfg['lr']:g}); lower lr")]
-    return checkpoint_variants(job, "weights", saved, extra={"data": str(path)})
+    return checkpoint_variants(job, "weights", saved, curve, extra={"data": str(path)})
 
 
 def save_checkpoint(model: Any, base_dir: Path, out: Path, dtype: Any) -> None:

@@ -17,6 +17,7 @@ is what vLLM loads.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from evalrun.models.ref import fingerprint_dir
 from evalrun.models.variant import Variant
 from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA, read_chats, resolve_data, take
 from evalrun.modify.registry import Job, failed, register_modification
-from evalrun.modify.train import Checkpoint, Diverged, Schedule, train
+from evalrun.modify.train import Checkpoint, Diverged, Schedule, batches, train
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 MAX_RANK = 512  # the largest max_lora_rank vLLM accepts (runner/variants.py)
@@ -110,7 +111,6 @@ def lora_finetune(job: Job, default_data: str) -> list[Variant]:
     lora = LoraConfig(r=cfg["r"], lora_alpha=cfg["alpha"], lora_dropout=cfg["dropout"], target_modules=targets,
                       bias="none", use_dora=False, task_type="CAUSAL_LM")
     peft_model = get_peft_model(model, lora)
-    schedule = Schedule(cfg["lr"], cfg["batch_size"], cfg["epochs"], cfg["max_length"])
     saved: list[tuple[Checkpoint, Path]] = []
 
     def save(ck: Checkpoint) -> None:
@@ -120,11 +120,29 @@ def lora_finetune(job: Job, default_data: str) -> list[Variant]:
         saved.append((ck, out))
 
     try:
-        train(peft_model, tokenizer, chats, schedule, job.seed, set(cfg["checkpoints"]), save,
-              f"{job.name} (LoRA r={cfg['r']})", job.progress)
+        curve = train_recording(peft_model, tokenizer, chats, job, save, f"{job.name} (LoRA r={cfg['r']})")
     except Diverged as e:
         return [failed(job, f"training diverged: {e} (lr {cfg['lr']:g}); lower lr")]
-    return checkpoint_variants(job, "lora", saved, extra={"targets": targets, "data": str(path)})
+    return checkpoint_variants(job, "lora", saved, curve, extra={"targets": targets, "data": str(path)})
+
+
+def train_recording(model: Any, tokenizer: Any, chats: list, job: Job, save: Callable[[Checkpoint], None],
+                    desc: str) -> list[float]:
+    """Train with the job's schedule, calling `save` at its checkpoints; the loss of every step (the elicitation
+    check's evidence of whether training had converged or was still falling when it stopped)."""
+    cfg = job.config
+    schedule = Schedule(cfg["lr"], cfg["batch_size"], cfg["epochs"], cfg["max_length"])
+    total = len(batches(len(chats), schedule, job.seed))
+    wanted = set(cfg["checkpoints"])
+    curve: list[float] = []
+
+    def on_step(ck: Checkpoint) -> None:  # train calls back at every step asked for: all of them, to record
+        curve.append(round(ck.loss, 4))
+        if ck.step in wanted or ck.step == total:
+            save(ck)
+
+    train(model, tokenizer, chats, schedule, job.seed, set(range(1, total + 1)), on_step, desc, job.progress)
+    return curve
 
 
 def _stable_config(path: Path) -> None:
@@ -135,19 +153,19 @@ def _stable_config(path: Path) -> None:
     path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
-def checkpoint_variants(job: Job, kind: str, saved: list[tuple[Checkpoint, Path]],
+def checkpoint_variants(job: Job, kind: str, saved: list[tuple[Checkpoint, Path]], curve: list[float],
                         extra: dict[str, Any]) -> list[Variant]:
     """Variants for saved checkpoints: NAME@STEP for intermediate ones, NAME for the last (all with "step").
 
     info["examples"] counts examples seen (the durability curve's x-axis); cost["examples"] the distinct
-    training examples used (the attacker's data cost).
+    training examples used (the attacker's data cost); info["loss_curve"] the loss of every step up to it.
     """
     out = []
     for i, (ck, path) in enumerate(saved):
         final = i == len(saved) - 1
         info = {
             "modification": job.name, "config": job.config, "step": ck.step, "examples": ck.examples,
-            "loss": round(ck.loss, 4),
+            "loss": round(ck.loss, 4), "loss_curve": curve[: ck.step],
             "cost": {"train_s": ck.train_s, "examples": min(ck.examples, job.config["examples"]), "steps": ck.step},
             **extra,
         }

@@ -2,7 +2,9 @@
 
 An entry is a name (`harmful_lora`) or a mapping (`{name: refusal_ablation, layer: 2}`).
 Options are checked against the modification's defaults, so a typo is a one-line
-InputError with the closest option name rather than a silently ignored key.
+InputError with the closest option name rather than a silently ignored key. A trained
+attack's entry may also carry elicitation settings (`search`, `budget`, `target`,
+`utility_bound`), which are not options of the modification itself.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from typing import Any
 
 from evalrun.evals.errors import InputError
 from evalrun.modify.registry import ModificationSpec, get_modification
+from evalrun.modify.search import Elicitation, parse_elicitation
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def parse_spec(entry: Any) -> tuple[ModificationSpec, str, dict[str, Any]]:
-    """The modification an entry names, the variant name to use, and its options merged over the defaults."""
+def parse_spec(entry: Any) -> tuple[ModificationSpec, str, dict[str, Any], Elicitation]:
+    """The modification an entry names, the variant name to use, its options merged over the defaults, and its
+    elicitation settings (search grid, budget, target, utility bound; modify/search.py)."""
     if isinstance(entry, str):
         name, given = entry, {}
     elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
@@ -29,6 +33,7 @@ def parse_spec(entry: Any) -> tuple[ModificationSpec, str, dict[str, Any]]:
     label = given.pop("as", name)
     if not isinstance(label, str) or not NAME.match(label) or label == "base":
         raise InputError(f"modification {name}: `as: {label!r}` must be a plain name other than 'base'")
+    elicit = parse_elicitation(name, given, spec.defaults, lambda k, v, d: _check_type(name, k, v, d))
     config = dict(spec.defaults)
     for key, value in given.items():
         if key not in spec.defaults:
@@ -36,7 +41,7 @@ def parse_spec(entry: Any) -> tuple[ModificationSpec, str, dict[str, Any]]:
             hint = f"did you mean {close[0]!r}?" if close else f"options: {', '.join(spec.defaults) or 'none'}"
             raise InputError(f"modification {name}: unknown option {key!r}; {hint}")
         config[key] = _check_type(name, key, value, spec.defaults[key])
-    return spec, label, config
+    return spec, label, config, elicit
 
 
 def _check_type(mod: str, key: str, value: Any, default: Any) -> Any:
