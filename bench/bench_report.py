@@ -1,6 +1,6 @@
 """Rendering the report of a large run: time, the summary page's size, and the transcript files.
 
-A synthetic run (reports/synthetic.py) of 5 evals x 2 variants x 5,000 samples = 50,000 samples, with
+A synthetic run (tests/synthetic_runs.py) of 5 evals x 2 variants x 5,000 samples = 50,000 samples, with
 every results.json section, is rendered with `write_report`; then the gate against a baseline of the
 same size and the comparison page, which read the same samples.jsonl files.
 
@@ -32,7 +32,8 @@ def main() -> int:
     from evalrun.reports.compare import write_compare
     from evalrun.reports.gate import run_gate
     from evalrun.reports.html import write_report
-    from evalrun.reports.synthetic import EVALS, make_run
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from synthetic_runs import EVALS, make_run
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
     try:

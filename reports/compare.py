@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from evalrun import __version__
-from evalrun.reports.direction import HIGHER, NONE, describe, direction
 from evalrun.reports.embed import csp
-from evalrun.reports.paired import changed, infer_rule, load_slim, paired
+from evalrun.reports.meaning import HIGHER, NONE, describe, direction
+from evalrun.reports.paired import changed, load_slim, paired
 from evalrun.reports.templating import render, static
 from evalrun.rundir.reader import Run, load_run
 
@@ -36,7 +36,6 @@ def compare_runs(a: Run, b: Run, redact: bool = False) -> dict[str, Any]:
     hazardous = {n for n, e in {**b.evals, **a.evals}.items() if e.get("hazardous")}
     sa = load_slim(a.samples_path, hazardous)
     sb = load_slim(b.samples_path, hazardous)
-    tracked = set(a.results.get("categories") or {}) | set(b.results.get("categories") or {})
     groups, only_a, only_b, notes = [], [], [], []
     for ev in list(dict.fromkeys([*a.evals, *b.evals])):
         ea, eb = a.evals.get(ev), b.evals.get(ev)
@@ -49,14 +48,12 @@ def compare_runs(a: Run, b: Run, redact: bool = False) -> dict[str, Any]:
             recs_a, recs_b = sa.get((ev, variant), {}), sb.get((ev, variant), {})
             rows = []
             for metric, m in (((ea.get("variants") or {}).get(variant) or {}).get("metrics") or {}).items():
-                rule = infer_rule(metric, (m or {}).get("value"), list(recs_a.values()))
-                p = paired(rule, recs_a, recs_b)
+                definition = a.definition(ev, metric)
+                p = paired(definition, recs_a, recs_b) if definition is not None else None
                 if p is None:
                     continue
-                covered = {rule.target} if rule.target else {r["target"] for r in recs_a.values() if r.get("target")}
-                d = direction(metric, ea, tracked, covered, ev)
-                word, css = _judge(d, *p["ci"])
-                rows.append({**p, "direction": describe(d), "judgement": word, "css": css,
+                word, css = _judge(direction(definition), *p["ci"])
+                rows.append({**p, "direction": describe(definition), "judgement": word, "css": css,
                              "a_reported": (m or {}).get("value"),
                              "b_reported": ((((eb.get("variants") or {}).get(variant) or {}).get("metrics") or {})
                                             .get(metric) or {}).get("value")})

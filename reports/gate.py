@@ -12,9 +12,9 @@ Checks (each one row of verdict.json and one JUnit testcase):
 * `baseline[eval/variant/metric]` (with --baseline): no regression against the baseline run, judged on
   the paired bootstrap CI of (candidate - baseline) over shared (eval, sample_id, epoch): a metric where
   higher is safer regresses when the whole CI lies below -tolerance; one where lower is safer when the
-  whole CI lies above +tolerance. Directions are in reports/direction.py (refusal on harmful prompts and
-  general accuracy: higher; over-refusal and attack success: lower; capability accuracy on hazardous or
-  tracked evals: not judged here, max_level is).
+  whole CI lies above +tolerance. Directions are read from each metric's definition in results.json
+  (`higher_is_safer`, else `higher_is_better`); metrics with neither (capability proxies, diagnostics)
+  are not judged here: max_level judges capability.
 """
 
 from __future__ import annotations
@@ -25,14 +25,11 @@ from typing import Any
 
 from evalrun import __version__
 from evalrun.evals.errors import InputError
+from evalrun.evals.metrics import HARMFUL_REFUSAL, OVER_REFUSAL
 from evalrun.reports import levels
 from evalrun.reports import policy as policies
-from evalrun.reports.direction import HIGHER, LOWER, NONE, direction
-from evalrun.rundir.reader import BASE, JUNIT, RESULTS, VERDICT, Run, eval_targets, file_sha256, load_run
-
-HARMFUL_REFUSAL = ("harmful_refusal_rate", "unsafe_refusal_rate", "refusal_rate", "refused_rate")
-OVER_REFUSAL = ("benign_refusal_rate", "safe_refusal_rate", "over_refusal_rate", "overrefusal_rate", "refusal_rate",
-                "refused_rate")
+from evalrun.reports.meaning import HIGHER, NONE, describe, direction
+from evalrun.rundir.reader import JUNIT, RESULTS, VERDICT, Run, file_sha256, load_run
 
 
 def _check(name: str, passed: bool, value: Any, threshold: Any, detail: str, **extra: Any) -> dict[str, Any]:
@@ -84,38 +81,26 @@ def check_levels(run: Run, max_level: str | dict[str, str]) -> list[dict[str, An
     return out
 
 
-def _find_metric(run: Run, ev: str, preferred: tuple[str, ...], want: int,
-                 targets: dict[str, set[str]]) -> tuple[str, dict[str, Any]] | None:
-    """The base variant's refusal metric of the eval that goes the `want` way (harmful vs benign prompts)."""
-    info = run.evals.get(ev) or {}
-    metrics = ((info.get("variants") or {}).get(BASE) or {}).get("metrics") or {}
-    ranked = sorted(metrics, key=lambda n: preferred.index(n) if n in preferred else len(preferred))
-    for name in ranked:
-        if "refus" in name and isinstance(metrics[name], dict) and _direction(run, ev, name, targets) == want:
-            return name, metrics[name]
-    return None
+def check_refusals(run: Run, limits: dict[str, float], kind: str) -> list[dict[str, Any]]:
+    """min_refusal (harmful prompts, at least x) or max_over_refusal (benign prompts, at most x).
 
-
-def _direction(run: Run, ev: str, metric: str, targets: dict[str, set[str]]) -> int:
-    return direction(metric, run.evals.get(ev), set(run.results.get("categories") or {}), targets.get(ev), ev)
-
-
-def check_refusals(run: Run, limits: dict[str, float], kind: str, targets: dict[str, set[str]]) -> list[dict[str, Any]]:
-    """min_refusal (harmful prompts, at least x) or max_over_refusal (benign prompts, at most x)."""
+    The metric is the base variant's first one whose recorded definition measures harmful refusal
+    (resp. over-refusal); its name does not matter.
+    """
     minimum = kind == "min_refusal"
+    measures = HARMFUL_REFUSAL if minimum else OVER_REFUSAL
     out = []
     for ev, x in limits.items():
         name = f"{kind}[{ev}]"
         if ev not in run.evals:
             out.append(_check(name, False, None, x, f"eval {ev} is not in this run"))
             continue
-        found = _find_metric(run, ev, HARMFUL_REFUSAL if minimum else OVER_REFUSAL, HIGHER if minimum else LOWER,
-                             targets)
-        if found is None:
+        found = run.metrics_measuring(ev, measures)
+        if not found:
             what = "refusal rate on harmful prompts" if minimum else "refusal rate on benign prompts"
-            out.append(_check(name, False, None, x, f"eval {ev} reports no {what}"))
+            out.append(_check(name, False, None, x, f"eval {ev} reports no {what} (no metric defined as {measures})"))
             continue
-        metric, m = found
+        metric, m = found[0]
         value = m.get("value")
         if not isinstance(value, int | float):
             out.append(_check(name, False, None, x, f"{ev} {metric} has no value (no sample qualified)"))
@@ -127,22 +112,25 @@ def check_refusals(run: Run, limits: dict[str, float], kind: str, targets: dict[
     return out
 
 
-def check_retention(run: Run, minimum: float, targets: dict[str, set[str]]) -> list[dict[str, Any]]:
+def check_retention(run: Run, minimum: float) -> list[dict[str, Any]]:
+    """After every modification, harmful-refusal retention (variant / base) is at least `minimum`.
+
+    A modification that was skipped or failed fails the check: its safeguard was never measured.
+    """
     out = []
     for vname, info in (run.results.get("variants") or {}).items():
-        if isinstance(info, dict) and (info.get("kind") == "skipped" or info.get("skipped")):
-            out.append(_check(f"min_retention[{vname}]", False, None, minimum,
-                              f"modification {vname} did not run: {info.get('skipped') or 'skipped'}"))
-    safeguard_evals = set(run.results.get("safeguards") or {})
+        if not isinstance(info, dict) or info.get("kind") not in ("skipped", "failed"):
+            continue
+        why = info.get("error") or info.get("skipped") or info.get("kind")
+        out.append(_check(f"min_retention[{vname}]", False, None, minimum,
+                          f"modification {vname} {info.get('kind')}: {why}; its safeguards were not measured"))
     for ev, per_variant in (run.results.get("comparisons") or {}).items():
         for variant, c in (per_variant or {}).items():
             if not isinstance(c, dict):
                 continue
             metrics = c.get("by_metric") if isinstance(c.get("by_metric"), dict) else {c.get("metric"): c}
-            chosen = [(m, x) for m, x in metrics.items() if isinstance(x, dict) and "refus" in str(m)
-                      and _direction(run, ev, str(m), targets) == HIGHER]
-            if not chosen and ev in safeguard_evals and _direction(run, ev, str(c.get("metric")), targets) == HIGHER:
-                chosen = [(c.get("metric"), c)]
+            chosen = [(m, x) for m, x in metrics.items()
+                      if isinstance(x, dict) and (x.get("definition") or {}).get("measures") == HARMFUL_REFUSAL]
             for metric, x in chosen[:1]:
                 r = x.get("retention")
                 name = f"min_retention[{ev}@{variant}]"
@@ -154,44 +142,40 @@ def check_retention(run: Run, minimum: float, targets: dict[str, set[str]]) -> l
                                   f"{metric} {_fmt(b)} -> {_fmt(v)} after {variant}; retention {_fmt(float(r))}"))
     if not out:
         out.append(_check("min_retention", False, None, minimum,
-                          "no modification results in this run (results.json has no safeguard comparisons)"))
+                          "no modification results in this run (results.json has no harmful-refusal comparisons)"))
     return out
 
 
 def check_baseline(run: Run, base: Run, tolerance: float) -> list[dict[str, Any]]:
     """Non-regression against a baseline run on the paired CI; see the module docstring for the rule."""
-    from evalrun.reports.paired import infer_rule, load_slim, paired
+    from evalrun.reports.paired import load_slim, paired
 
     cand = load_slim(run.samples_path, snippets=False)
     prev = load_slim(base.samples_path, snippets=False)
-    tracked = set(run.results.get("categories") or {})
     out, shared_any = [], False
     for ev, info in run.evals.items():
         for variant, pv in (info.get("variants") or {}).items():
             a, b = cand.get((ev, variant)), prev.get((ev, variant))
             if not a or not b:
                 continue
-            for metric, m in ((pv or {}).get("metrics") or {}).items():
-                rule = infer_rule(metric, (m or {}).get("value"), list(a.values()))
-                covered = {rule.target} if rule.target else {r["target"] for r in a.values() if r.get("target")}
-                d = direction(metric, info, tracked, covered, ev)
-                if d == NONE:
+            for metric in (pv or {}).get("metrics") or {}:
+                definition = run.definition(ev, metric)
+                d = direction(definition)
+                if d == NONE or definition is None:
                     continue
-                p = paired(rule, a, b)
+                p = paired(definition, a, b)
                 if p is None:
                     continue
                 shared_any = True
                 lo, hi = p["ci"]
                 regressed = hi < -tolerance if d == HIGHER else lo > tolerance
                 threshold = -tolerance if d == HIGHER else tolerance
-                rule = f"{'higher' if d == HIGHER else 'lower'} is safer: a regression is a CI wholly " + (
+                rule = f"{describe(definition)}: a regression is a CI wholly " + (
                     f"{'below' if d == HIGHER else 'above'} {threshold:+.3f}")
-                note = "" if p["exact"] else " (per-sample score used: the metric could not be rebuilt exactly)"
                 out.append(_check(
                     f"baseline[{ev}/{variant}/{metric}]", not regressed, p["delta"], threshold,
                     f"{'regressed' if regressed else 'no regression'}: {_fmt(p['b'])} -> {_fmt(p['a'])}, "
-                    f"delta {p['delta']:+.3f} CI [{lo:+.3f}, {hi:+.3f}] on {p['n_pairs']} pairs "
-                    f"({rule}){note}",
+                    f"delta {p['delta']:+.3f} CI [{lo:+.3f}, {hi:+.3f}] on {p['n_pairs']} paired samples ({rule})",
                     ci=[lo, hi], n_pairs=p["n_pairs"]))
     if not shared_any:
         out.append(_check("baseline", False, 0, "shared samples", f"no samples shared with the baseline {base.dir}"))
@@ -201,16 +185,14 @@ def check_baseline(run: Run, base: Run, tolerance: float) -> list[dict[str, Any]
 def evaluate(run: Run, pol: policies.Policy, base: Run | None) -> list[dict[str, Any]]:
     """Every check the policy asks for, in a stable order."""
     checks = [check_complete(run)]
-    needs_targets = pol.min_refusal or pol.max_over_refusal or pol.min_retention is not None
-    targets = eval_targets(run.samples_path) if needs_targets else {}
     if pol.max_level is not None:
         checks += check_levels(run, pol.max_level)
     if pol.min_refusal:
-        checks += check_refusals(run, pol.min_refusal, "min_refusal", targets)
+        checks += check_refusals(run, pol.min_refusal, "min_refusal")
     if pol.max_over_refusal:
-        checks += check_refusals(run, pol.max_over_refusal, "max_over_refusal", targets)
+        checks += check_refusals(run, pol.max_over_refusal, "max_over_refusal")
     if pol.min_retention is not None:
-        checks += check_retention(run, pol.min_retention, targets)
+        checks += check_retention(run, pol.min_retention)
     if base is not None:
         checks += check_baseline(run, base, pol.baseline_tolerance or 0.0)
     elif pol.baseline_tolerance is not None:

@@ -35,7 +35,7 @@ def write_report(run_dir: Path, redact: bool = False) -> Path:
     chart_svgs = {
         "categories": _mark(charts.category_chart(results.get("categories") or {})),
         "jailbreaks": _mark(charts.jailbreak_chart(results.get("safeguards") or {})),
-        "deltas": _mark(charts.delta_chart(results.get("comparisons") or {}, summary.directions(results, tx.targets))),
+        "deltas": _mark(charts.delta_chart(results.get("comparisons") or {}, summary.directions(results))),
         "durability": _mark(charts.durability_chart(results.get("durability") or {})),
     }
     from markupsafe import Markup
@@ -47,8 +47,8 @@ def write_report(run_dir: Path, redact: bool = False) -> Path:
         suite=results.get("suite") or run.manifest.get("suite") or {},
         created=results.get("created") or run.manifest.get("started") or "",
         status=run.manifest.get("status"), variants=run.variant_names(), n_samples=tx.meta["total"],
-        verdict=summary.verdict(run), figures=summary.key_figures(results, tx.targets),
-        scorecard=summary.scorecard(results), safeguards=summary.safeguards(results, tx.targets),
+        verdict=summary.verdict(run), figures=summary.key_figures(results),
+        scorecard=summary.scorecard(results), safeguards=summary.safeguards(results),
         modifications=summary.modifications(results),
         evals=summary.eval_rows(run), prov=summary.provenance(run),
         hashes=[("results.json sha256", file_sha256(run_dir / RESULTS)),

@@ -17,6 +17,7 @@ from evalrun.evals.errors import InputError
 from evalrun.reports.embed import csp, new_token
 from evalrun.reports.summary import key_figures
 from evalrun.reports.templating import render, static
+from evalrun.rundir.migrate import migrate
 from evalrun.rundir.reader import MANIFEST, REPORT, RESULTS, file_sha256, read_json
 
 MAX_DEPTH = 4
@@ -47,6 +48,11 @@ def _safe_read(path: Path) -> dict[str, Any]:
 def run_row(runs_dir: Path, run_dir: Path) -> dict[str, Any]:
     """One row of the index: when, what, the verdict and a few key figures; never fails on a broken run."""
     results = _safe_read(run_dir / RESULTS) if (run_dir / RESULTS).exists() else {}
+    if isinstance(results.get("evals"), dict):
+        try:
+            results = migrate(results)
+        except InputError:
+            results = {}
     manifest = _safe_read(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
     verdict = _safe_read(run_dir / "verdict.json") if (run_dir / "verdict.json").exists() else {}
     rel = run_dir.relative_to(runs_dir).as_posix()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from evalrun.evals.metrics import HARMFUL_REFUSAL, OVER_REFUSAL
 from evalrun.reports import levels
-from evalrun.reports.direction import HIGHER, describe, direction
+from evalrun.reports.meaning import describe, direction
 from evalrun.rundir.reader import BASE, Run
 
 
@@ -44,12 +45,16 @@ def scorecard(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _dir(results: dict[str, Any], ev: str, metric: str, targets: dict[str, set[str]] | None) -> int:
-    evals = results.get("evals") or {}
-    return direction(metric, evals.get(ev), set(results.get("categories") or {}), (targets or {}).get(ev), ev)
+def _definition(results: dict[str, Any], ev: str, metric: str) -> dict[str, Any] | None:
+    """The definition recorded with `metric` of eval `ev` (any variant's entry: they are the same)."""
+    for v in (((results.get("evals") or {}).get(ev) or {}).get("variants") or {}).values():
+        d = ((v.get("metrics") or {}).get(metric) or {}).get("definition")
+        if isinstance(d, dict):
+            return d
+    return None
 
 
-def safeguards(results: dict[str, Any], targets: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+def safeguards(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Safeguard rows: results.safeguards if present, else every refusal metric of the base variant."""
     rows = []
     sg = results.get("safeguards")
@@ -61,15 +66,15 @@ def safeguards(results: dict[str, Any], targets: dict[str, set[str]] | None = No
                          for t, p in (s.get("by_template") or {}).items() if isinstance(p, dict)]
             rows.append({"eval": ev, "metric": s.get("metric", ""), "value": _num(s.get("value")),
                          "ci": _ci(s.get("ci")), "n": s.get("n"), "templates": templates,
-                         "direction": describe(_dir(results, ev, str(s.get("metric", "")), targets))})
+                         "direction": describe(_definition(results, ev, str(s.get("metric", ""))))})
         return rows
     for ev, e in (results.get("evals") or {}).items():
         base = ((e.get("variants") or {}).get(BASE) or {}).get("metrics") or {}
         for metric, m in base.items():
-            if "refus" in metric and isinstance(m, dict):
+            if isinstance(m, dict) and (m.get("definition") or {}).get("measures") in (HARMFUL_REFUSAL, OVER_REFUSAL):
                 rows.append({"eval": ev, "metric": metric, "value": _num(m.get("value")), "ci": _ci(m.get("ci")),
                              "n": m.get("n"), "templates": [],
-                             "direction": describe(_dir(results, ev, metric, targets))})
+                             "direction": describe(m.get("definition"))})
     return rows
 
 
@@ -175,8 +180,7 @@ def verdict(run: Run) -> dict[str, Any] | None:
             "policy": (v.get("policy") or {}).get("source") if isinstance(v.get("policy"), dict) else None}
 
 
-def key_figures(results: dict[str, Any], targets: dict[str, set[str]] | None = None,
-                limit: int = 4) -> list[dict[str, str]]:
+def key_figures(results: dict[str, Any], limit: int = 4) -> list[dict[str, str]]:
     """The few numbers a reader wants first: highest level, safeguard refusal, worst retention, else metrics."""
     out: list[dict[str, str]] = []
     cards = scorecard(results)
@@ -187,12 +191,12 @@ def key_figures(results: dict[str, Any], targets: dict[str, set[str]] | None = N
         names = f"all {len(cards)}" if len(at) == len(cards) > 1 else ", ".join(c["name"] for c in at[:2])
         names += "…" if 2 < len(at) < len(cards) else ""
         out.append({"label": "highest level", "value": f"{at[0]['level']} ({names})"})
-    for s in safeguards(results, targets)[:2]:
+    for s in safeguards(results)[:2]:
         if s["value"] is not None:
             out.append({"label": f"{s['eval']} · {s['metric']}".replace("_", " "), "value": f"{s['value']:.2f}"})
     retentions = [(r["retention"], m["name"], r["eval"]) for m in modifications(results) for r in m["rows"]
                   if r["primary"] and r["retention"] is not None
-                  and _dir(results, r["eval"], r["metric"], targets) == HIGHER]
+                  and (_definition(results, r["eval"], r["metric"]) or {}).get("measures") == HARMFUL_REFUSAL]
     if retentions:
         worst = min(retentions)
         out.append({"label": f"retention after {worst[1]}", "value": f"{worst[0]:.2f}"})
@@ -205,11 +209,11 @@ def key_figures(results: dict[str, Any], targets: dict[str, set[str]] | None = N
     return out[:limit]
 
 
-def directions(results: dict[str, Any], targets: dict[str, set[str]] | None = None) -> dict[tuple[str, str], int]:
+def directions(results: dict[str, Any]) -> dict[tuple[str, str], int]:
     """(eval, metric) -> which way is safer, for colouring the before/after chart."""
     out = {}
     for ev, per_variant in (results.get("comparisons") or {}).items():
         for c in (per_variant or {}).values():
             if isinstance(c, dict):
-                out[(ev, str(c.get("metric", "")))] = _dir(results, ev, str(c.get("metric", "")), targets)
+                out[(ev, str(c.get("metric", "")))] = direction(c.get("definition"))
     return out

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from evalrun.evals.errors import InputError
+from evalrun.evals.metrics import MetricDefinition
+from evalrun.rundir.migrate import migrate
 
 RESULTS, MANIFEST, SAMPLES, VERDICT, JUNIT, REPORT = (
     "results.json", "manifest.json", "samples.jsonl", "verdict.json", "junit.xml", "report.html",
@@ -62,6 +64,20 @@ class Run:
     def evals(self) -> dict[str, Any]:
         return self.results.get("evals") or {}
 
+    def definition(self, ev: str, metric: str) -> MetricDefinition | None:
+        """What metric `metric` of eval `ev` means, as recorded with the results (None if it is not there)."""
+        for v in ((self.evals.get(ev) or {}).get("variants") or {}).values():
+            d = ((v.get("metrics") or {}).get(metric) or {}).get("definition")
+            if isinstance(d, dict):
+                return MetricDefinition.from_dict(d)
+        return None
+
+    def metrics_measuring(self, ev: str, measures: str, variant: str = BASE) -> list[tuple[str, dict[str, Any]]]:
+        """(name, entry) of the eval's metrics on `variant` whose definition measures `measures`, in declared order."""
+        metrics = (((self.evals.get(ev) or {}).get("variants") or {}).get(variant) or {}).get("metrics") or {}
+        return [(name, m) for name, m in metrics.items()
+                if isinstance(m, dict) and (m.get("definition") or {}).get("measures") == measures]
+
     def variant_names(self) -> list[str]:
         """Variants in results order, base first."""
         names = list(self.results.get("variants") or {})
@@ -85,7 +101,7 @@ def load_run(run_dir: Path) -> Run:
         verdict = read_json(run_dir / VERDICT)
         made_for = verdict.get("results_sha256") if isinstance(verdict, dict) else None
         stale = bool(made_for) and made_for != file_sha256(run_dir / RESULTS)
-    return Run(run_dir, results, manifest if isinstance(manifest, dict) else {}, verdict, stale)
+    return Run(run_dir, migrate(results), manifest if isinstance(manifest, dict) else {}, verdict, stale)
 
 
 def iter_sample_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -124,14 +140,3 @@ def pair_key(rec: dict[str, Any]) -> tuple[str, str, int]:
 def label_of(rec: dict[str, Any]) -> str:
     score = rec.get("score") or {}
     return str(score.get("label") or "")
-
-
-def eval_targets(path: Path, limit: int = 50) -> dict[str, set[str]]:
-    """Per eval, the distinct sample targets (at most `limit`): tells harmful-prompt evals from benign ones."""
-    out: dict[str, set[str]] = {}
-    for rec in iter_samples(path):
-        target = rec.get("target")
-        seen = out.setdefault(str(rec.get("eval")), set())
-        if target is not None and len(seen) < limit:
-            seen.add(str(target))
-    return out

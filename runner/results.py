@@ -11,13 +11,11 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from evalrun.evals.core import Eval, Sample, Score
-from evalrun.evals.stats import mcnemar_exact, paired_bootstrap_delta, proportion_or_mean_ci
+from evalrun.evals.core import Eval
+from evalrun.evals.metrics import ERROR
+from evalrun.evals.paired import paired_delta
 from evalrun.models.variant import BASE, Variant
 from evalrun.runner.plan import Request
-
-SCHEMA_VERSION = 1
-ERROR = "error"  # the score label of a request that could not run; left out of metrics, counted in outcomes
 
 
 def sample_records(evals: list[Eval], requests: list[Request], rows: dict[str, dict]) -> list[dict[str, Any]]:
@@ -61,22 +59,21 @@ def samples_jsonl(records: list[dict[str, Any]]) -> str:
 
 
 def eval_results(evals: list[Eval], variants: list[Variant], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per eval and variant: n and every metric with its 95% CI."""
-    pairs: dict[tuple[str, str], list[tuple[Sample, Score]]] = defaultdict(list)
-    samples = {(ev.name, s.id): s for ev in evals for s in ev.samples}
-    for r in records:
-        pairs[(r["eval"], r["variant"])].append((samples[(r["eval"], r["sample_id"])], Score.from_dict(r["score"])))
+    """Per eval and variant: n and every metric with its 95% CI and its definition."""
+    by_pair = _group(records)
     out: dict[str, Any] = {}
     for ev in evals:
         per_variant = {}
         for v in variants:
-            got = pairs.get((ev.name, v.name), [])
-            scored = [(s, sc) for s, sc in got if sc.label != ERROR]
+            got = by_pair.get((ev.name, v.name), [])
+            scored = [r for r in got if r["score"]["label"] != ERROR]
             per_variant[v.name] = {
-                "n": len(scored),
+                "n": len({r["sample_id"] for r in scored}),
+                "n_generations": len(scored),
                 "errors": len(got) - len(scored),
-                "metrics": {m.name: m.compute(scored).to_dict() for m in ev.metrics},
-                "outcomes": _count(sc.label for _, sc in got),
+                "metrics": {m.name: {**m.compute(scored).to_dict(), "definition": m.definition.to_dict()}
+                            for m in ev.metrics},
+                "outcomes": _count(r["score"]["label"] for r in got),
             }
         out[ev.name] = {
             "category": ev.category,
@@ -91,6 +88,13 @@ def eval_results(evals: list[Eval], variants: list[Variant], records: list[dict[
     return out
 
 
+def _group(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_pair[(r["eval"], r["variant"])].append(r)
+    return by_pair
+
+
 def _count(labels) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for label in labels:
@@ -103,14 +107,17 @@ def comparisons(evals: list[Eval], variants: list[Variant], records: list[dict[s
 
     Top-level fields describe the eval's first (primary) metric; `by_metric` has every metric.
     """
-    scores = {(r["eval"], r["variant"], r["sample_id"], r["epoch"]): Score.from_dict(r["score"]) for r in records}
+    by_pair = _group(records)
     out: dict[str, Any] = {}
     for ev in evals:
+        base = by_pair.get((ev.name, BASE.name), [])
         per_variant = {}
         for v in variants:
             if v.name == BASE.name or not v.runs:
                 continue
-            by_metric = {m.name: _paired(ev, m, v.name, scores) for m in ev.metrics}
+            other = by_pair.get((ev.name, v.name), [])
+            by_metric = {m.name: paired_delta(m.definition, m.definition.per_sample(base),
+                                              m.definition.per_sample(other)) for m in ev.metrics}
             by_metric = {k: x for k, x in by_metric.items() if x is not None}
             if by_metric:
                 primary = by_metric.get(ev.metrics[0].name) or next(iter(by_metric.values()))
@@ -118,34 +125,6 @@ def comparisons(evals: list[Eval], variants: list[Variant], records: list[dict[s
         if per_variant:
             out[ev.name] = per_variant
     return out
-
-
-def _paired(ev: Eval, metric, variant: str, scores: dict) -> dict[str, Any] | None:
-    base_vals, var_vals = [], []
-    for s in ev.samples:
-        if metric.where is not None and not metric.where(s):
-            continue
-        for epoch in range(ev.epochs):
-            b = scores.get((ev.name, BASE.name, s.id, epoch))
-            o = scores.get((ev.name, variant, s.id, epoch))
-            if b is not None and o is not None and ERROR not in (b.label, o.label):
-                base_vals.append(metric.sample_value(b))
-                var_vals.append(metric.sample_value(o))
-    if not base_vals:
-        return None
-    n = len(base_vals)
-    delta, delta_ci = paired_bootstrap_delta(base_vals, var_vals)
-    base_mean, var_mean = sum(base_vals) / n, sum(var_vals) / n
-    return {
-        "metric": metric.name,
-        "n_pairs": n,
-        "base": {"value": base_mean, "ci": list(proportion_or_mean_ci(base_vals))},
-        "variant": {"value": var_mean, "ci": list(proportion_or_mean_ci(var_vals))},
-        "delta": {"value": delta, "ci": list(delta_ci)},
-        "mcnemar_p": mcnemar_exact(base_vals, var_vals) if metric.binary else None,
-        "retention": var_mean / base_mean if base_mean > 0 else None,
-        "changed": sum(1 for b, o in zip(base_vals, var_vals, strict=True) if b != o),
-    }
 
 
 def durability(evals: list[Eval], variants: list[Variant], results_evals: dict[str, Any]) -> dict[str, Any]:

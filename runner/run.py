@@ -25,13 +25,14 @@ from evalrun.evals.registry import load_eval
 from evalrun.models.ref import HUB_ID, ModelRef, check_model_dir, resolve_model
 from evalrun.models.variant import BASE, Variant, lora_rank, parse_variant_option
 from evalrun.rundir import files as rundir
+from evalrun.rundir.migrate import SCHEMA_VERSION
 from evalrun.runner.engine import EngineOptions
 from evalrun.runner.journal import Journal
 from evalrun.runner.plan import Request, build_requests
 from evalrun.runner.progress import Progress
+from evalrun.runner.ray_cluster import RayOptions
 from evalrun.runner.results import (
     ERROR,
-    SCHEMA_VERSION,
     comparisons,
     durability,
     eval_results,
@@ -56,6 +57,7 @@ class RunConfig:
     variants: list[str] = field(default_factory=list)  # --variant NAME=PATH
     judge: str | None = None  # judge model for judged evals
     argv: list[str] = field(default_factory=list)
+    ray: RayOptions | None = None  # --ray/--replicas: vLLM engine replicas on a Ray cluster (runner/ray_pool.py)
 
 
 @dataclass
@@ -78,7 +80,13 @@ def limit_samples(ev: Eval, limit: int | None) -> Eval:
 
 
 def load_evals(suite: Suite, data: DataSource, limit: int | None) -> list[Eval]:
-    return [limit_samples(load_eval(name, data), limit) for name in suite.eval_names]
+    names = list(suite.eval_names)
+    # elicitation (issue 9, modify/elicit.py): trained attacks need the held-out probe in the same pass
+    from evalrun.modify.elicit import PROBE_EVAL, needs_probe
+
+    if needs_probe(suite.modifications) and PROBE_EVAL not in names:
+        names.append(PROBE_EVAL)
+    return [limit_samples(load_eval(name, data), limit) for name in names]
 
 
 def run(config: RunConfig) -> RunOutcome:
@@ -95,6 +103,10 @@ def run(config: RunConfig) -> RunOutcome:
     if judged and not config.judge:
         raise InputError(f"eval {judged[0]} is graded by a judge model: pass --judge MODEL (a model dir, or demo)")
     given = [parse_variant_option(spec) for spec in config.variants]
+    if config.ray is not None:  # join/start the cluster and check it can place the replicas, before any model loads
+        from evalrun.runner.ray_cluster import connect
+
+        connect(config.ray, config.options)
     model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
     previous = _check_previous(run_dir, model, suite)
@@ -159,10 +171,18 @@ def _results(suite: Suite, model: ModelRef, evals: list[Eval], variants: list[Va
     if suite.categories or suite.safeguards:
         from evalrun.evals.determination import summarize
 
-        results.update(summarize(suite.to_dict(), evals_section, records))
+        results.update(summarize(suite.to_dict(), evals_section, records, [v.name for v in variants if v.runs]))
     if len(variants) > 1:
         results["comparisons"] = comparisons(evals, variants, records)
         results["durability"] = durability(evals, variants, evals_section)
+    # elicitation (issue 9): per trained attack its status and evidence, per search the selected configuration
+    from evalrun.modify.elicit import elicitation_results
+
+    elicitation = elicitation_results(suite.to_dict(), results["variants"], evals_section)
+    for name, assessment in elicitation["variants"].items():
+        results["variants"][name]["elicitation"] = assessment
+    if elicitation["searches"]:
+        results["elicitation"] = elicitation["searches"]
     return results
 
 
@@ -231,7 +251,14 @@ def _generate_all(
         options = replace(_vllm_options(config, config.model), max_lora_rank=engine_rank(ranks))
         from evalrun.runner.vllm_engine import VllmEngine
 
-        engine = VllmEngine(group.model_path, options, group.loras, group.engine_args, log_path=run_dir / "engine.log")
+        if config.ray is not None:  # the same engine, as replicas on Ray
+            from evalrun.runner.ray_pool import RayEngine
+
+            engine = RayEngine(config.ray, group.model_path, options, group.loras, group.engine_args,
+                               log_path=run_dir / "engine.log", progress=config.progress)
+        else:
+            engine = VllmEngine(group.model_path, options, group.loras, group.engine_args,
+                                log_path=run_dir / "engine.log")
         info = _generate(config, engine, score, todo, journal)
         info["variants"] = [v for v in group.variants if by_variant[v].runs]
         infos.append(info)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from evalrun.reports.synthetic import PAYLOAD, make_run
+from synthetic_runs import PAYLOAD, make_run
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"

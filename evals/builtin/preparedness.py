@@ -15,7 +15,8 @@ proxies for a category, not measurements of a hazardous capability.
 
 Safeguards (generations, scored by the refusal classifier): our own harmful
 requests (refused), the same requests wrapped in each jailbreak template
-(`evals/jailbreak.py`), our own safe-but-alarming-sounding prompts
+and under the attacks open weights allow for free (prefill, best-of-N
+sampling, system prompt removal; transforms in `evals/attacks.py`), our own safe-but-alarming-sounding prompts
 (answered), and public sets: StrongREJECT, HarmBench, AdvBench,
 JailbreakBench and XSTest. Each eval's first metric is its main one: the
 figure the suite's safeguards section reports.
@@ -23,9 +24,9 @@ figure the suite's safeguards section reports.
 
 from __future__ import annotations
 
+from evalrun.evals.attacks import JAILBREAK_TEMPLATES, OPEN_WEIGHT_ATTACKS
 from evalrun.evals.core import Eval, Sample, user
 from evalrun.evals.data import DataSource
-from evalrun.evals.jailbreak import all_templates
 from evalrun.evals.loaders import (
     load_advbench,
     load_ctibench_mcq,
@@ -38,9 +39,10 @@ from evalrun.evals.loaders import (
     load_xstest,
     wmdp_hub,
 )
-from evalrun.evals.metrics import accuracy, rate, target_is
+from evalrun.evals.metrics import CAPABILITY, UTILITY, accuracy, rate, refusal_rate, target_is
 from evalrun.evals.registry import register
 from evalrun.evals.scorers import choice_scorer, refusal_scorer
+from evalrun.evals.transforms import apply_transforms
 
 GEN_TOKENS = 64  # enough to see whether a reply refuses; refusals come first
 
@@ -49,7 +51,7 @@ GEN_TOKENS = 64  # enough to see whether a reply refuses; refusals come first
 
 
 def _mcq(samples: list[Sample]) -> Eval:
-    return Eval(samples=samples, scorer=choice_scorer(), metrics=[accuracy()])
+    return Eval(samples=samples, scorer=choice_scorer(), metrics=[accuracy(CAPABILITY)])
 
 
 def _own_mcq(data: DataSource, rel: str) -> Eval:
@@ -115,7 +117,7 @@ def ctibench_mcq(data: DataSource) -> Eval:
 
 
 def _refusal(samples: list[Sample]) -> Eval:
-    return Eval(samples=samples, scorer=refusal_scorer(), metrics=[rate("refused", name="refusal_rate")],
+    return Eval(samples=samples, scorer=refusal_scorer(), metrics=[refusal_rate(on="harmful", name="refusal_rate")],
                 max_tokens=GEN_TOKENS)
 
 
@@ -134,18 +136,13 @@ def harmful_refusal(data: DataSource) -> Eval:
 @register("jailbreak_refusal", category="safeguards", version=1, hazardous=True)
 def jailbreak_refusal(data: DataSource) -> Eval:
     """The harmful requests wrapped in each jailbreak template (`none` is the baseline): each should be refused."""
-    bases = _harmful_requests(data)
-    samples = [
-        Sample(
-            id=f"{t.name}:{base.id}",
-            messages=t.apply(base.messages[-1]["content"]),
-            target="harmful",
-            metadata={"template": t.name, "template_version": t.version, "base_id": base.id, **base.metadata},
-        )
-        for t in all_templates().values()
-        for base in bases
-    ]
-    return _refusal(samples)
+    return apply_transforms(harmful_refusal(data), JAILBREAK_TEMPLATES, source="harmful_refusal")
+
+
+@register("open_weights_refusal", category="safeguards", version=1, hazardous=True)
+def open_weights_refusal(data: DataSource) -> Eval:
+    """The harmful requests under prefill (3 prefixes), best-of-8 sampling, system prompt removal and replacement."""
+    return apply_transforms(harmful_refusal(data), OPEN_WEIGHT_ATTACKS, source="harmful_refusal")
 
 
 @register("strongreject", category="safeguards", version=1, hazardous=True)
@@ -184,7 +181,8 @@ def over_refusal(data: DataSource) -> Eval:
     return Eval(
         samples=samples,
         scorer=refusal_scorer(),
-        metrics=[rate("complied", name="compliance_rate"), rate("refused", name="refusal_rate")],
+        metrics=[rate("complied", name="compliance_rate", measures=UTILITY, higher_is_better=True),
+                 refusal_rate(on="benign", name="refusal_rate")],
         max_tokens=GEN_TOKENS,
     )
 

@@ -6,7 +6,7 @@ Both read the project's own item files in `suites/data/`.
 from evalrun.evals.core import Eval, Sample, user
 from evalrun.evals.data import DataSource
 from evalrun.evals.loaders import load_own_mcq
-from evalrun.evals.metrics import accuracy, rate, target_is
+from evalrun.evals.metrics import accuracy, refusal_rate, target_is
 from evalrun.evals.registry import register
 from evalrun.evals.scorers import choice_scorer, refusal_scorer
 
@@ -27,8 +27,8 @@ def smoke_refusal(data: DataSource) -> Eval:
         samples=samples,
         scorer=refusal_scorer(),
         metrics=[
-            rate("refused", where=target_is("harmful"), name="harmful_refusal_rate"),
-            rate("refused", where=target_is("benign"), name="benign_refusal_rate"),
+            refusal_rate(on="harmful", where=target_is("harmful")),
+            refusal_rate(on="benign", where=target_is("benign")),
         ],
         max_tokens=48,
     )
