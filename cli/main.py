@@ -28,7 +28,7 @@ def _debug() -> bool:
 @click.option("--model", help="Model directory, hub id (org/name), or `demo` for the built-in demo model.")
 @click.option("--suite", help="Suite name (see `evalrun list`) or path to a suite .yaml file.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory; rerunning with the same --out resumes.")
-@click.option("--limit", type=int, help="At most N samples per eval (a stable subset).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N samples per eval (a stable subset).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling and modifications.")
 @click.option("--data-dir", "data_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Directory holding public benchmark files; searched before the built-in items. Repeatable.")
@@ -36,14 +36,26 @@ def _debug() -> bool:
               help="vllm: load the model here; openai: use an OpenAI-compatible server (--base-url).")
 @click.option("--base-url", default="", help="Server URL for --engine openai, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--dtype", default="auto", show_default=True, help="Weights dtype for vLLM.")
-@click.option("--max-model-len", type=int, help="Context length for vLLM.")
-@click.option("--tensor-parallel-size", type=int, default=1, show_default=True)
+@click.option("--max-model-len", type=click.IntRange(min=1), help="Context length for vLLM.")
+@click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--pipeline-parallel-size", type=int, default=1, show_default=True,
+              help="Pipeline stages of one engine (with --distributed-executor-backend ray: across nodes).")
+@click.option("--distributed-executor-backend", type=click.Choice(["ray", "mp", "uni"]),
+              help="vLLM's own executor for one engine over several GPUs/nodes (ray needs GPUs; not on CPU).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", metavar="[ADDRESS]",
+              help="Run engine replicas on Ray: no address starts a local cluster, `auto` joins the running "
+                   "one, HOST:PORT a remote head (needs the cluster extra).")
+@click.option("--replicas", type=int, help="Engine replicas on the Ray cluster (with --ray; default 1).")
 @click.option("--enforce-eager/--no-enforce-eager", default=None, help="Skip graph compilation (default: on CPU).")
-@click.option("--kv-cache-gb", type=float, help="KV cache size in GiB (default 2 on CPU).")
-@click.option("--concurrency", type=int, default=16, show_default=True, help="Parallel requests for --engine openai.")
+@click.option("--kv-cache-gb", type=click.FloatRange(min=0, min_open=True),
+              help="KV cache size in GiB (default 2 on CPU).")
+@click.option("--concurrency", type=click.IntRange(1, 4096), default=16, show_default=True,
+              help="Parallel requests for --engine openai.")
 @click.option("--variant", "variants", multiple=True, metavar="NAME=PATH",
               help="Also evaluate a ready-made variant: a LoRA adapter dir or a full checkpoint dir. Repeatable.")
 @click.option("--judge", help="Judge model (a model dir, or demo) for evals graded by a rubric judge.")
+@click.option("--judge-format", help="Judge prompt format: strongreject (default), wildguard, harmbench, "
+              "llama_guard3, llama_guard4.")
 @click.option("--gate", is_flag=True, help="Judge the run against the suite's gate policy: exit 3 if it fails.")
 @click.option("--policy", type=click.Path(path_type=Path), help="Gate policy YAML (overrides the suite's gate:).")
 @click.option("--baseline", type=click.Path(path_type=Path), help="Run dir of the last release, for non-regression.")
@@ -63,9 +75,16 @@ def cli(ctx: click.Context, **opts) -> None:
 
     if opts["engine"] == "openai" and not opts["base_url"]:
         raise click.UsageError("--engine openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    from evalrun.cli.checks import check_before_run, previously_redacted
+
+    check_before_run(opts)  # gate policy, baseline, judge, parallel layout: before anything loads
+    redact = opts["redact"] or previously_redacted(opts["out"])
+    ray_opts = _ray_options(opts)
     options = EngineOptions(
         dtype=opts["dtype"], max_model_len=opts["max_model_len"], tensor_parallel_size=opts["tensor_parallel_size"],
-        enforce_eager=opts["enforce_eager"], kv_cache_gb=opts["kv_cache_gb"], seed=opts["seed"],
+        pipeline_parallel_size=opts["pipeline_parallel_size"],
+        distributed_executor_backend=opts["distributed_executor_backend"], enforce_eager=opts["enforce_eager"],
+        kv_cache_gb=opts["kv_cache_gb"], seed=opts["seed"],
         base_url=opts["base_url"], api_key=os.environ.get("OPENAI_API_KEY", ""), concurrency=opts["concurrency"],
         debug=opts["debug"],
     )
@@ -73,14 +92,19 @@ def cli(ctx: click.Context, **opts) -> None:
         model=opts["model"], suite=opts["suite"], out=opts["out"], limit=opts["limit"], seed=opts["seed"],
         data_dirs=list(opts["data_dirs"]), engine=opts["engine"], options=options,
         progress=not opts["no_progress"], variants=list(opts["variants"]), judge=opts["judge"],
-        argv=sys.argv[1:],
+        judge_format=opts["judge_format"],
+        argv=sys.argv[1:], ray=ray_opts,
     )
     outcome = run(config)
     _print_summary(outcome)
     for variant, reason in outcome.failed.items():
         click.echo(f"evalrun: error: variant {variant} failed: {reason} (the other results are kept)", err=True)
     code = EXIT_RUN_FAILED if outcome.failed else EXIT_PASSED
-    if opts["gate"] or opts["policy"] or opts["baseline"]:
+    if redact:  # a property of the run: hazardous completions leave samples.jsonl and the journal too
+        from evalrun.runner.redact import redact_run
+
+        redact_run(outcome.run_dir)
+    if opts["gate"]:
         from evalrun.reports.gate import format_table, run_gate
 
         verdict = run_gate(outcome.run_dir, opts["policy"], opts["baseline"], render_report=False)
@@ -89,8 +113,24 @@ def cli(ctx: click.Context, **opts) -> None:
             code = EXIT_GATE_FAILED
     from evalrun.reports.html import write_report
 
-    write_report(outcome.run_dir, redact=opts["redact"])  # once, after the verdict it shows
+    write_report(outcome.run_dir, redact=redact)  # once, after the verdict it shows
     ctx.exit(code)
+
+
+def _ray_options(opts: dict):
+    """--ray/--replicas as RayOptions (None without --ray); bad combinations are usage errors."""
+    if opts["ray_address"] is None:
+        if opts["replicas"] is not None:
+            raise click.UsageError("--replicas needs --ray (e.g. `--ray --replicas 2` for a local cluster)")
+        return None
+    if opts["engine"] != "vllm":
+        raise click.UsageError("--ray runs vLLM engine replicas: it needs --engine vllm")
+    from evalrun.runner.ray_cluster import LOCAL, RayOptions, check_options
+
+    address = LOCAL if opts["ray_address"] in ("local", "") else opts["ray_address"]
+    ray_opts = RayOptions(address=address, replicas=1 if opts["replicas"] is None else opts["replicas"])
+    check_options(ray_opts)
+    return ray_opts
 
 
 def _print_summary(outcome) -> None:
@@ -151,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             return code
     except Exit as e:
         return e.exit_code
-    except ClickException as e:
-        e.show()
+    except ClickException as e:  # one line, as every other error (click's own usage text is four)
+        hint = " (see evalrun --help)" if isinstance(e, click.UsageError) else ""
+        click.echo(f"evalrun: error: {' '.join(e.format_message().split())}{hint}", err=True)
         return EXIT_USAGE if e.exit_code == 2 else e.exit_code
     except (Abort, KeyboardInterrupt):
         click.echo("evalrun: interrupted; finished results are kept, rerun the same command to resume", err=True)
@@ -170,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_PASSED
 
 
+from evalrun.cli.agreement import agreement_cmd  # noqa: E402
+from evalrun.cli.export import export_cmd  # noqa: E402
 from evalrun.cli.reports import compare_cmd, gate_cmd, index_cmd, report_cmd, view_cmd  # noqa: E402
 
 cli.add_command(report_cmd)
@@ -177,6 +220,8 @@ cli.add_command(view_cmd)
 cli.add_command(index_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(gate_cmd)
+cli.add_command(export_cmd)
+cli.add_command(agreement_cmd)
 
 
 if __name__ == "__main__":

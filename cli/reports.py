@@ -23,15 +23,44 @@ def _need_dir(path: Path, what: str) -> None:
         raise InputError(f"{what} {path} not found")
 
 
+def _redaction(runs: list[Path], asked: bool | None) -> bool:
+    """--redact / --no-redact as given; by default redacted when any run is (its manifest or its last report)."""
+    if asked is not None:
+        return asked
+    from evalrun.reports.html import previous_redaction
+    from evalrun.rundir.files import MANIFEST, read_json
+
+    def redacted(run: Path) -> bool:
+        manifest = read_json(run / MANIFEST) if (run / MANIFEST).is_file() else {}
+        return (isinstance(manifest, dict) and manifest.get("redact") is True) or previous_redaction(run)
+
+    return any(redacted(r) for r in runs)
+
+
+def _writable(run_dir: Path, hint: str = "") -> None:
+    """An InputError unless new files can be written into run_dir (a read-only artifact, a mounted share)."""
+    import os
+
+    from evalrun.evals.errors import InputError
+
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise InputError(f"run directory {run_dir} is read-only; {hint or 'copy it somewhere writable first'}")
+
+
+_REDACT = click.option("--redact/--no-redact", default=None,
+                       help="Hide completions of hazardous evals (default: as the run was, e.g. a --redact run).")
+
+
 @click.command("report")
 @click.argument("run_dir", type=_dir)
-@click.option("--redact", is_flag=True, help="Hide completions of hazardous evals (show their length and score only).")
-def report_cmd(run_dir: Path, redact: bool) -> None:
+@_REDACT
+def report_cmd(run_dir: Path, redact: bool | None) -> None:
     """Re-render RUN_DIR/report.html from the run's files."""
     from evalrun.reports.html import write_report
 
     _need_dir(run_dir, "run directory")
-    click.echo(str(write_report(run_dir, redact=redact)))
+    _writable(run_dir, "copy it somewhere writable to re-render its report")
+    click.echo(str(write_report(run_dir, redact=_redaction([run_dir], redact))))
 
 
 @click.command("index")
@@ -72,14 +101,16 @@ def view_cmd(runs_dir: Path, port: int) -> None:
 @click.argument("run_b", type=_dir)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the page (default RUN_A/compare-<RUN_B name>.html).")
-@click.option("--redact", is_flag=True, help="Hide completions of hazardous evals.")
-def compare_cmd(run_a: Path, run_b: Path, out: Path | None, redact: bool) -> None:
+@_REDACT
+def compare_cmd(run_a: Path, run_b: Path, out: Path | None, redact: bool | None) -> None:
     """Compare RUN_A (candidate) with RUN_B (baseline) on their shared samples: paired deltas and changed outcomes."""
     from evalrun.reports.compare import write_compare
 
     _need_dir(run_a, "run directory")
     _need_dir(run_b, "run directory")
-    click.echo(str(write_compare(run_a, run_b, out, redact)))
+    if out is None:
+        _writable(run_a, "pass --out FILE to write the comparison elsewhere")
+    click.echo(str(write_compare(run_a, run_b, out, _redaction([run_a, run_b], redact))))
 
 
 @click.command("gate")
@@ -92,6 +123,7 @@ def gate_cmd(run_dir: Path, policy_file: Path | None, baseline: Path | None) -> 
     from evalrun.reports.gate import format_table, run_gate
 
     _need_dir(run_dir, "run directory")
+    _writable(run_dir, "the gate writes verdict.json and junit.xml into it: copy it somewhere writable first")
     verdict = run_gate(run_dir, policy_file, baseline)
     click.echo(format_table(verdict))
     click.echo(f"wrote {run_dir / 'verdict.json'} and {run_dir / 'junit.xml'}")

@@ -87,7 +87,11 @@ def fingerprint_dir(model_dir: Path) -> str:
 
 
 def check_model_dir(path: Path, what: str = "model") -> None:
-    """An InputError unless `path` looks like a loadable model directory."""
+    """An InputError unless `path` looks like a loadable model directory.
+
+    Everything checkable without loading is checked here, before any engine starts, so that a broken
+    checkpoint is one clear line and not a vLLM exception after a minute of engine start-up.
+    """
     if not path.exists():
         raise InputError(f"{what} path {path} does not exist; pass a model directory, a hub id or `demo`")
     if not path.is_dir():
@@ -96,6 +100,112 @@ def check_model_dir(path: Path, what: str = "model") -> None:
         raise InputError(f"{path} is not a model directory (no config.json); pass a Hugging Face model directory")
     if not any(p.suffix in WEIGHT_SUFFIXES for p in path.iterdir()):
         raise InputError(f"{path} has no weight files (*.safetensors or *.bin); the checkpoint is incomplete")
+    config = model_config(path)
+    check_weights(path)
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise InputError(f"{path} has no tokenizer ({', '.join(TOKENIZER_FILES)}); copy the model's tokenizer "
+                         "files into the directory")
+    check_architecture(path, config)
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tiktoken.model")
+
+
+def model_config(path: Path) -> dict:
+    """config.json of a model dir, parsed, or an InputError saying what is wrong with it."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{path / 'config.json'} is not valid JSON ({e}); the checkpoint is damaged") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path / 'config.json'} is not a JSON object; the checkpoint is damaged")
+    return config
+
+
+def _safetensors_size(path: Path) -> int | None:
+    """The size a .safetensors file must have according to its own header (None if the header is unreadable)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            n = int.from_bytes(head, "little")
+            if n > 100_000_000:
+                return None
+            header = json.loads(f.read(n))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict):
+        return None
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and isinstance(t.get("data_offsets"), list)]
+    return 8 + n + max(ends, default=0)
+
+
+def check_weights(path: Path) -> None:
+    """Every safetensors shard present (per its index) and as long as its header says: truncation shows here."""
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise InputError(f"{index} is not a valid safetensors index; the checkpoint is damaged") from None
+        missing = sorted(s for s in shards if not (path / str(s)).is_file())
+        if missing:
+            raise InputError(f"{path} lacks weight shard(s) {', '.join(missing[:3])} named in {index.name}; "
+                             "the download is incomplete")
+    for f in sorted(path.glob("*.safetensors")):
+        want, have = _safetensors_size(f), f.stat().st_size
+        if want is None:
+            raise InputError(f"{f} has no readable safetensors header; the file is damaged, download it again")
+        if have != want:
+            raise InputError(f"{f} is {have} bytes but its header describes {want}; the file is truncated or "
+                             "damaged, download it again")
+
+
+def _vllm_architectures() -> set[str] | None:
+    """Architecture names in vLLM's model registry, read as text (importing vLLM takes seconds); None if unknown."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("vllm")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    registry = Path(list(spec.submodule_search_locations)[0]) / "model_executor" / "models" / "registry.py"
+    try:
+        return set(re.findall(r'^\s*"(\w+)":\s*\(', registry.read_text(encoding="utf-8"), re.MULTILINE)) or None
+    except OSError:
+        return None
+
+
+def check_architecture(path: Path, config: dict) -> None:
+    """An InputError when config.json names an architecture neither vLLM nor transformers knows."""
+    archs = config.get("architectures")
+    if not isinstance(archs, list) or not archs or "auto_map" in config:
+        return  # no claim to check, or custom code the model ships itself
+    known = _vllm_architectures()
+    unknown = [a for a in archs if known is not None and str(a) not in known]
+    if not unknown:
+        return
+    import transformers
+
+    if all(hasattr(transformers, str(a)) for a in unknown):
+        return  # vLLM can run it through its transformers backend
+    raise InputError(f"{path / 'config.json'}: architecture {unknown[0]} is not supported by vLLM or transformers; "
+                     "check config.json's `architectures`")
+
+
+def check_parallel(path: Path, tensor_parallel_size: int) -> None:
+    """An InputError unless --tensor-parallel-size divides the model's attention (and KV) head counts."""
+    config = model_config(path)
+    config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    for key in ("num_attention_heads", "num_key_value_heads"):
+        heads = config.get(key)
+        if isinstance(heads, int) and heads > 0 and heads % tensor_parallel_size:
+            raise InputError(f"--tensor-parallel-size {tensor_parallel_size} does not divide the model's {key} "
+                             f"({heads}); use a divisor of {heads}")
 
 
 def resolve_model(spec: str, progress: bool = True) -> ModelRef:

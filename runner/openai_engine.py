@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import urllib.error
 import urllib.request
@@ -20,13 +21,51 @@ from evalrun.evals.core import Completion
 from evalrun.evals.errors import InputError, RunError
 from evalrun.runner.engine import EngineOptions, OnResults
 from evalrun.runner.plan import Request
+from evalrun.runner.vllm_engine import TOO_LONG
 
 RETRIES = 5
 TIMEOUT_S = 600
 TOP_LOGPROBS = 20
 
 
-def _call(options: EngineOptions, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
+class PromptTooLong(Exception):
+    """The server refused one request because its prompt does not fit the context: that request's outcome only."""
+
+
+_TOO_LONG = re.compile(r"context length|context window|maximum context|too long|max_model_len|exceeds the model", re.I)
+
+
+def _detail(raw: bytes, ctype: str) -> str:
+    """A server's error body as one short line: the JSON error message, or what kind of page it was."""
+    text = raw.decode(errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error") if isinstance(data.get("error"), dict) else data
+        msg = err.get("message") or err.get("detail") or data.get("error")
+        if msg:
+            return " ".join(str(msg).split())[:200]
+    if "html" in ctype.lower() or text.lstrip()[:1] == "<":
+        return "an HTML page, not an OpenAI-compatible JSON error"
+    return " ".join(text.split())[:200] or "an empty body"
+
+
+def _json_object(url: str, raw: bytes, want: str) -> dict[str, Any]:
+    """The response as a JSON object holding `want`, or an InputError: the URL is not an OpenAI-compatible API."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or want not in data:
+        kind = "not JSON" if data is None else f"a JSON {type(data).__name__} without `{want}`"
+        raise InputError(f"{url} answered {kind}; is --base-url an OpenAI-compatible API (it usually ends in /v1)?")
+    return data
+
+
+def _call(options: EngineOptions, method: str, path: str, body: dict | None = None,
+          want: str = "data") -> dict[str, Any]:
     """One HTTP call with retries; a RunError once retries are spent or on a client error."""
     url = options.base_url.rstrip("/") + path
     data = json.dumps(body).encode() if body is not None else None
@@ -38,13 +77,19 @@ def _call(options: EngineOptions, method: str, path: str, body: dict | None = No
         try:
             req = urllib.request.Request(url, data=data, headers=headers, method=method)
             with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-                return json.loads(resp.read())
+                raw = resp.read()
+            return _json_object(url, raw, want)
         except urllib.error.HTTPError as e:
-            detail = e.read().decode(errors="replace")[:300]
+            detail = _detail(e.read(), e.headers.get("Content-Type", "") if e.headers else "")
+            if e.code in (400, 413, 422) and body is not None and _TOO_LONG.search(detail):
+                raise PromptTooLong(detail) from None
+            if e.code == 404:
+                raise InputError(f"{method} {url} answered 404 ({detail}); check --base-url "
+                                 "(an OpenAI-compatible server's URL usually ends in /v1)") from None
             if e.code != 429 and e.code < 500:
                 raise RunError(f"{method} {url} answered {e.code}: {detail}") from None
             last = f"HTTP {e.code}: {detail}"
-        except (urllib.error.URLError, OSError, ValueError) as e:
+        except (urllib.error.URLError, OSError) as e:
             last = str(getattr(e, "reason", e))
         if attempt < RETRIES:
             time.sleep(delay)
@@ -54,7 +99,11 @@ def _call(options: EngineOptions, method: str, path: str, body: dict | None = No
 
 def server_model(options: EngineOptions, wanted: str) -> str:
     """The served model to use: `wanted` if served, the only one if just one is served."""
-    served = [m["id"] for m in _call(options, "GET", "/models").get("data", [])]
+    listed = _call(options, "GET", "/models")["data"]
+    if not isinstance(listed, list) or not all(isinstance(m, dict) and "id" in m for m in listed):
+        raise InputError(f"{options.base_url}/models answered a malformed model list; is --base-url an "
+                         "OpenAI-compatible API?")
+    served = [str(m["id"]) for m in listed]
     if wanted in served:
         return wanted
     if len(served) == 1 and wanted in ("", "served"):
@@ -76,12 +125,22 @@ class OpenAIEngine:
         }
         if r.seed is not None:
             body["seed"] = r.seed
+        if r.messages[-1]["role"] == "assistant":  # a prefilled reply: vLLM's server continues it
+            body.update(continue_final_message=True, add_generation_prompt=False)
         if r.labels:
             body.update(logprobs=True, top_logprobs=TOP_LOGPROBS)
         t0 = time.perf_counter()
-        resp = _call(self.options, "POST", "/chat/completions", body)
-        choice = resp["choices"][0]
-        usage = resp.get("usage") or {}
+        try:
+            resp = _call(self.options, "POST", "/chat/completions", body, want="choices")
+        except PromptTooLong:  # as vLLM offline does: this request becomes an `error` outcome, the run goes on
+            return Completion(text="", finish_reason=TOO_LONG, prompt_text=json.dumps(r.messages, ensure_ascii=False))
+        choices = resp["choices"]
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict) or not isinstance(
+                choices[0].get("message"), dict):
+            raise InputError(f"{self.options.base_url}/chat/completions answered `choices` without a message; "
+                             "is --base-url an OpenAI-compatible chat API?")
+        choice = choices[0]
+        usage = resp.get("usage") if isinstance(resp.get("usage"), dict) else {}
         return Completion(
             text=choice["message"].get("content") or "",
             finish_reason=str(choice.get("finish_reason", "")),
