@@ -22,6 +22,8 @@ class EngineOptions:
     dtype: str = "auto"
     max_model_len: int | None = None
     tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1  # with distributed_executor_backend="ray": one engine over several nodes
+    distributed_executor_backend: str | None = None  # vLLM's own executor ("ray", "mp"); None: vLLM picks
     enforce_eager: bool | None = None  # None: eager on CPU (fast start), compiled on GPU
     kv_cache_gb: float | None = None
     max_lora_rank: int = 16

@@ -181,6 +181,10 @@ def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_
     )
     if options.max_model_len:
         kwargs["max_model_len"] = options.max_model_len
+    if options.pipeline_parallel_size > 1:
+        kwargs["pipeline_parallel_size"] = options.pipeline_parallel_size
+    if options.distributed_executor_backend:
+        kwargs["distributed_executor_backend"] = options.distributed_executor_backend
     if loras:
         kwargs.update(enable_lora=True, max_lora_rank=options.max_lora_rank, max_loras=len(loras))
     if not on_cpu and options.kv_cache_gb is not None:
@@ -219,10 +223,13 @@ class _Renderer:
 
         key = json.dumps(messages, sort_keys=True)
         if key not in self.cache:
+            prefill = messages[-1]["role"] == "assistant"  # a prefilled reply: continue it, open no new turn
             if self.has_template:
-                text = self.tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                text = self.tok.apply_chat_template(messages, add_generation_prompt=not prefill,
+                                                    continue_final_message=prefill, tokenize=False)
             else:
-                text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+                text = "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+                text = text[:-1] if prefill else text + "assistant:"
             self.cache[key] = (text, self.tok.encode(text, add_special_tokens=False))
         return self.cache[key]
 
