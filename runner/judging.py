@@ -1,56 +1,82 @@
-"""The rubric judge pass: after generation, judged evals' completions are graded by a judge model.
+"""The judge pass: after generation, judged evals' completions are graded by a judge model.
 
-Judge requests are planned like any others (content-hash keys: judge model, judge prompt version,
-the graded request's key), journalled (so a resumed run does not judge twice) and sent to the judge
-model's engine in one submission. The graded sample's final score is the judge's; the refusal
-classifier's verdict stays beside it in `score.extra["classifier"]`.
+Judge requests are planned like any others (content-hash keys: judge model, judge format and its
+version, the graded request's key), journalled (so a resumed run does not judge twice) and sent to the
+judge model's engine in one submission (`--engine openai --base-url` serves the judge too). The graded
+sample's final score is the judge's; the default judgement's verdict stays beside it in
+`score.extra["classifier"]`, so the two can be compared (`evals.agreement.judgement_agreement`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from evalrun.evals.core import Completion, Eval, Sample, Score
-from evalrun.evals.judge import JUDGE_PROMPT_VERSION, judge_messages, judged_score, parse_judge
+from evalrun.evals.judge_formats import JudgeFormat, get_format, verdict_score
 from evalrun.models.ref import ModelRef
+from evalrun.runner.engine import EngineOptions
 from evalrun.runner.plan import Request
 
-JUDGE_MAX_TOKENS = 256
 SUFFIX = ":judge"
 
 
-def judge_key(judge: ModelRef, graded_key: str) -> str:
-    blob = f"{judge.fingerprint}|{JUDGE_PROMPT_VERSION}|{graded_key}"
+def judge_key(judge: ModelRef, graded_key: str, fmt: JudgeFormat | None = None) -> str:
+    fmt = fmt or get_format(None)
+    blob = f"{judge.fingerprint}|{fmt.version}|{graded_key}"
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def judge_requests(judge: ModelRef, evals: list[Eval], requests: list[Request], rows: dict[str, dict]) -> list[Request]:
+def judge_request(judge: ModelRef, fmt: JudgeFormat, key: str, eval_name: str, prompt: str, response: str,
+                  **fields: Any) -> Request:
+    """The judge request grading `response` to `prompt` (greedy, the format's token budget)."""
+    return Request(key=judge_key(judge, key, fmt), eval=eval_name + SUFFIX, messages=fmt.render(prompt, response),
+                   max_tokens=fmt.max_tokens, temperature=0.0, **fields)
+
+
+def judge_requests(judge: ModelRef, evals: list[Eval], requests: list[Request], rows: dict[str, dict],
+                   fmt: JudgeFormat | None = None) -> list[Request]:
     """One judge request per finished request of a judged eval."""
-    judged = {ev.name: ev for ev in evals if ev.judged}
-    out = []
-    for r in requests:
-        if r.eval not in judged or r.key not in rows:
-            continue
-        prompt = r.messages[-1]["content"]
-        out.append(Request(
-            key=judge_key(judge, r.key), eval=r.eval + SUFFIX, eval_version=r.eval_version, variant=r.variant,
-            sample_id=r.sample_id, epoch=r.epoch,
-            messages=judge_messages(prompt, rows[r.key]["completion"]["text"]),
-            max_tokens=JUDGE_MAX_TOKENS, temperature=0.0,
-        ))
-    return out
+    fmt = fmt or get_format(None)
+    judged = {ev.name for ev in evals if ev.judged}
+    return [judge_request(judge, fmt, r.key, r.eval, r.messages[-1]["content"], rows[r.key]["completion"]["text"],
+                          eval_version=r.eval_version, variant=r.variant, sample_id=r.sample_id, epoch=r.epoch)
+            for r in requests if r.eval in judged and r.key in rows]
 
 
 def judge_scorer(_sample: Sample, completion: Completion) -> Score:
-    """Parse the judge's reply (None on failure, never a silent 0)."""
-    return judged_score(parse_judge(completion.text), completion.text)
+    """Parse a reply in the default (StrongREJECT rubric) format (a failure is labelled, never a silent 0)."""
+    return verdict_score(get_format(None), completion.text)
 
 
-def apply_judgements(judge: ModelRef, records: list[dict[str, Any]], rows: dict[str, dict]) -> None:
-    """Replace judged samples' scores with the judge's, keeping the classifier's verdict beside it."""
+def request_scorer(fmt: JudgeFormat) -> Callable[[Request, Completion], Score]:
+    """score(request, completion) for judge requests in `fmt`."""
+    return lambda _req, completion: verdict_score(fmt, completion.text)
+
+
+def judge_engine(engine: str, judge_spec: str, options: EngineOptions, log_path: Path | None, progress: bool = True):
+    """(judge ModelRef, engine) for `--judge`: a vLLM engine here, or the model of that name on `--base-url`.
+
+    `options` are the judge's engine options as the caller prepared them (`runner.run._vllm_options`)."""
+    if engine == "openai":
+        from evalrun.runner.openai_engine import OpenAIEngine, server_model
+
+        name = server_model(options, judge_spec)
+        return ModelRef(name, name, "openai:" + options.base_url + ":" + name, False), OpenAIEngine(options, name)
+    from evalrun.models.ref import resolve_model
+    from evalrun.runner.vllm_engine import VllmEngine
+
+    judge = resolve_model(judge_spec, progress=progress)
+    return judge, VllmEngine(judge.path, options, log_path=log_path)
+
+
+def apply_judgements(judge: ModelRef, records: list[dict[str, Any]], rows: dict[str, dict],
+                     fmt: JudgeFormat | None = None) -> None:
+    """Replace judged samples' scores with the judge's, keeping the default judgement's verdict beside it."""
     for rec in records:
-        row = rows.get(judge_key(judge, rec["key"]))
+        row = rows.get(judge_key(judge, rec["key"], fmt))
         if row is None:
             continue
         score = dict(row["score"])

@@ -56,6 +56,7 @@ class RunConfig:
     progress: bool = True
     variants: list[str] = field(default_factory=list)  # --variant NAME=PATH
     judge: str | None = None  # judge model for judged evals
+    judge_format: str | None = None  # --judge-format (evals.judge_formats; default: the StrongREJECT rubric)
     argv: list[str] = field(default_factory=list)
     ray: RayOptions | None = None  # --ray/--replicas: vLLM engine replicas on a Ray cluster (runner/ray_pool.py)
 
@@ -102,6 +103,10 @@ def run(config: RunConfig) -> RunOutcome:
     judged = [ev.name for ev in evals if ev.judged]
     if judged and not config.judge:
         raise InputError(f"eval {judged[0]} is graded by a judge model: pass --judge MODEL (a model dir, or demo)")
+    if config.judge_format:
+        from evalrun.evals.judge_formats import get_format
+
+        get_format(config.judge_format)  # an unknown format is an input error before anything loads
     given = [parse_variant_option(spec) for spec in config.variants]
     if config.ray is not None:  # join/start the cluster and check it can place the replicas, before any model loads
         from evalrun.runner.ray_cluster import connect
@@ -138,7 +143,7 @@ def run(config: RunConfig) -> RunOutcome:
     if judge_rows is not None:
         from evalrun.runner.judging import apply_judgements
 
-        apply_judgements(judge_rows[0], records, judge_rows[1])
+        apply_judgements(judge_rows[0], records, judge_rows[1], judge_rows[2])
     results = _results(suite, model, evals, variants, records)
     rundir.write_atomic(run_dir / "samples.jsonl", samples_jsonl(records))
     rundir.write_json(run_dir / "results.json", results)
@@ -190,20 +195,21 @@ def _judge(config, evals, requests, rows, journal: Journal, run_dir: Path, manif
     """Grade judged evals with the judge model; (judge ref, judge rows) or None when no eval is judged."""
     if not any(ev.judged for ev in evals):
         return None
-    from evalrun.evals.judge import JUDGE_PROMPT_VERSION
-    from evalrun.runner.judging import judge_requests
-    from evalrun.runner.vllm_engine import VllmEngine
+    from evalrun.evals.judge_formats import get_format
+    from evalrun.runner.judging import judge_engine, judge_requests, request_scorer
 
-    judge = resolve_model(config.judge, progress=config.progress)
-    manifest["judge"] = {"model": judge.path, "fingerprint": judge.fingerprint, "prompt_version": JUDGE_PROMPT_VERSION}
-    wanted = judge_requests(judge, evals, requests, rows)
+    fmt = get_format(config.judge_format)
+    judge, engine = judge_engine(config.engine, config.judge, _vllm_options(config, config.judge),
+                                 run_dir / "engine.log", config.progress)
+    manifest["judge"] = {"model": judge.path, "fingerprint": judge.fingerprint, "format": fmt.name,
+                         "prompt_version": fmt.version}
+    wanted = judge_requests(judge, evals, requests, rows, fmt)
     done = journal.done_keys()
     pending = [r for r in wanted if r.key not in done]
     if pending:
-        engine = VllmEngine(judge.path, _vllm_options(config, config.judge), log_path=run_dir / "engine.log")
-        info = _generate(config, engine, scorer_for(evals), pending, journal)
+        info = _generate(config, engine, request_scorer(fmt), pending, journal)
         manifest["engines"].append({**info, "variants": ["judge"]})
-    return judge, journal.rows(r.key for r in wanted)
+    return judge, journal.rows(r.key for r in wanted), fmt
 
 
 def _modification_variants(config: RunConfig, suite: Suite, model: ModelRef) -> list[Variant]:
