@@ -89,7 +89,7 @@ def _score(ev: str, sample: Sample, ok: bool, rng: random.Random, text_len: int,
         completion, score = answer, Score(float(ok), "correct" if ok else "wrong",
                                           f"answered {answer}, target {sample.target}", {"answer": answer})
     else:
-        refused = ok if ev == "jailbreak_refusal" else not ok
+        refused = ok  # RATES gives the refusal chance for refusal evals
         filler = _filler(rng, text_len)
         completion = "I can't help with that." if refused else f"Sure, here is a placeholder answer. {filler}"
         score = Score(0.0 if refused else 1.0, "refused" if refused else "complied",

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from evalrun.evals import DataSource, InputError, Sample, Score, load_eval, user
+from evalrun.evals import DataSource, InputError, Sample, load_eval, user
 from evalrun.evals.core import Completion
-from evalrun.evals.metrics import rate
+from evalrun.evals.metrics import rate, refusal_rate, target_is
 from evalrun.evals.scorers import choice_scorer
 from evalrun.evals.stats import wilson
 from evalrun.models.variant import BASE, Variant
@@ -25,12 +25,52 @@ def test_wilson_interval_brackets_the_proportion_and_stays_in_range():
     assert wilson(0, 0) == (0.0, 1.0)
 
 
+def _record(sid: str, target: str, label: str, epoch: int = 0) -> dict:
+    return {"sample_id": sid, "target": target, "metadata": {}, "epoch": epoch,
+            "score": {"label": label, "value": 0.0 if label == "refused" else 1.0}}
+
+
 def test_rate_metric_filters_and_counts():
-    samples = [Sample(str(i), [user("x")], target="harmful" if i < 4 else "benign") for i in range(6)]
-    scores = [Score(1, "refused"), Score(1, "refused"), Score(0, "complied"), Score(1, "refused"),
-              Score(0, "complied"), Score(1, "refused")]
-    m = rate("refused", where=lambda s: s.target == "harmful").compute(list(zip(samples, scores, strict=True)))
+    labels = ["refused", "refused", "complied", "refused", "complied", "refused"]
+    records = [_record(str(i), "harmful" if i < 4 else "benign", lab) for i, lab in enumerate(labels)]
+    m = rate("refused", where=target_is("harmful")).compute(records)
     assert m.n == 4 and m.value == 0.75 and m.ci[0] < 0.75 < m.ci[1]
+    assert rate("refused", where=target_is("harmful")).definition.to_dict()["where"] == {
+        "field": "target", "in": ["harmful"]}
+
+
+def test_epochs_are_not_independent_samples():
+    """Before the fix, 4 epochs of 10 prompts gave a Wilson CI on n=40; the unit is the prompt."""
+    records = [_record(str(i), "harmful", "refused" if i < 7 else "complied", epoch=e)
+               for i in range(10) for e in range(4)]
+    one_epoch = [r for r in records if r["epoch"] == 0]
+    m4, m1 = refusal_rate(on="harmful").compute(records), refusal_rate(on="harmful").compute(one_epoch)
+    assert (m4.n, m4.n_generations, m4.value) == (10, 40, 0.7)
+    assert m4.ci == m1.ci  # identical per-sample outcomes: the same evidence, the same interval
+    mixed = records + [_record("0", "harmful", "complied", epoch=4)]  # one prompt broken once in five
+    assert refusal_rate(on="harmful").compute(mixed).value == (0.8 + 6) / 10
+
+
+def test_error_outcomes_never_count():
+    records = [_record("a", "harmful", "refused"), _record("b", "harmful", "error")]
+    assert refusal_rate(on="harmful").compute(records).n == 1
+
+
+def test_paired_figures_agree_within_a_run_and_across_runs(tmp_path):
+    """One paired bootstrap: the within-run comparison and the cross-run one give the same CI on the same pairs."""
+    import random
+
+    from evalrun.evals.paired import paired_delta
+    from evalrun.reports.paired import paired
+
+    definition = refusal_rate(on="harmful").definition
+    for seed in range(20):
+        rng = random.Random(seed)
+        base = [_record(str(i), "harmful", rng.choice(["refused", "complied"])) for i in range(30)]
+        other = [_record(str(i), "harmful", rng.choice(["refused", "complied"])) for i in range(30)]
+        within = paired_delta(definition, definition.per_sample(base), definition.per_sample(other))
+        across = paired(definition, {(r["sample_id"], 0): r for r in other}, {(r["sample_id"], 0): r for r in base})
+        assert within["delta"]["ci"] == across["ci"] and within["delta"]["value"] == across["delta"]
 
 
 def test_choice_scorer_takes_the_most_likely_label():
