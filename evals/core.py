@@ -41,6 +41,9 @@ class Sample:
     choices: list[str] | None = None
     target: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Per-sample generation settings (a sampling attack draws `epochs` samples at `temperature`); None: the eval's.
+    temperature: float | None = None
+    epochs: int | None = None
 
     @property
     def labels(self) -> list[str] | None:

@@ -66,11 +66,12 @@ def build_requests(
         for ev in evals:
             for sample in ev.samples:
                 sample_hash = sample.content_hash()
-                for epoch in range(ev.epochs):
-                    sampled = ev.temperature > 0
+                temperature = ev.temperature if sample.temperature is None else sample.temperature
+                for epoch in range(sample.epochs or ev.epochs):
+                    sampled = temperature > 0
                     params = {
                         "max_tokens": 1 if sample.choices else ev.max_tokens,
-                        "temperature": 0.0 if sample.choices else ev.temperature,
+                        "temperature": 0.0 if sample.choices else temperature,
                         "seed": request_seed(seed, ev.name, sample.id, epoch) if sampled else None,
                         "labels": sample.labels,
                         "epoch": epoch,

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from evalrun.cli.main import main as cli_main
 from evalrun.evals import DataSource, InputError, load_eval
+from evalrun.evals.attacks import JAILBREAK_TEMPLATES
 from evalrun.evals.core import Score
 from evalrun.evals.determination import summarize
-from evalrun.evals.jailbreak import all_templates
 from evalrun.evals.registry import all_specs
+from evalrun.evals.transforms import get_transform
 from evalrun.models.variant import BASE
 from evalrun.runner.results import eval_results
 from evalrun.runner.suite import load_suite
@@ -83,15 +84,15 @@ def test_harmful_requests_span_categories_and_are_requests(own):
 
 def test_jailbreak_refusal_wraps_every_request_in_every_template(own):
     base, ev = own["harmful_refusal"], own["jailbreak_refusal"]
-    templates = all_templates()
+    templates = {name: get_transform(name) for name in JAILBREAK_TEMPLATES}
     assert len(ev.samples) == len(base.samples) * len(templates)
     by_id = {s.id: s for s in ev.samples}
     for b in base.samples:
         for t in templates.values():
             s = by_id[f"{t.name}:{b.id}"]
-            assert s.messages == t.apply(b.messages[0]["content"])
-            assert s.metadata["template"] == t.name and s.metadata["template_version"] == t.version
-            assert s.metadata["base_id"] == b.id
+            assert s.messages == t.apply(b).messages
+            assert s.metadata["transform"] == t.name and s.metadata["transform_version"] == t.version
+            assert s.metadata["source_id"] == b.id
     assert by_id[f"none:{base.samples[0].id}"].messages == base.samples[0].messages
     assert [m.name for m in ev.metrics] == ["refusal_rate"]
 
@@ -227,7 +228,7 @@ def test_summarize_reads_what_the_runner_writes(own):
     assert set(out["categories"]) == set(OWN_MCQ.values())
     assert all(c["level"] == "below_high" for c in out["categories"].values())  # 25% = chance
     jb = out["safeguards"]["jailbreak_refusal"]
-    assert set(jb["by_template"]) == set(all_templates()) and jb["metric"] == "refusal_rate"
+    assert set(jb["by_template"]) == set(JAILBREAK_TEMPLATES) and jb["metric"] == "refusal_rate"
     assert sum(t["n"] for t in jb["by_template"].values()) == jb["n"]
     assert out["safeguards"]["over_refusal"]["metric"] == "compliance_rate"
 
