@@ -34,9 +34,11 @@ import click
 @click.option("--max-model-len", type=int)
 @click.option("--kv-cache-gb", type=float)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--write-calibration", type=click.Path(path_type=Path),
+              help="Also write the pooled counts as a calibration JSON (evals/calibration.py reads it).")
 def agreement_cmd(files: tuple[Path, ...], scorer: str, judge: str | None, judge_format: str, fmt: str | None,
                   split: str, limit: int | None, engine: str, base_url: str, dtype: str, max_model_len: int | None,
-                  kv_cache_gb: float | None, as_json: bool) -> None:
+                  kv_cache_gb: float | None, as_json: bool, write_calibration: Path | None) -> None:
     """Agreement of a refusal judgement with human labels (XSTest completion files or a generic CSV)."""
     from evalrun.evals.agreement import Agreement, load_labelled, measure, score_rows
     from evalrun.evals.errors import InputError
@@ -71,6 +73,14 @@ def agreement_cmd(files: tuple[Path, ...], scorer: str, judge: str | None, judge
         out_files.append({"file": str(path), **result.to_dict(), "errors": sum(file_errors)})
     report = {"judgement": name, "split": split, "files": out_files,
               "pooled": {**pooled.to_dict(), "errors": sum(f["errors"] for f in out_files)}}
+    if write_calibration:
+        from evalrun.rundir.files import write_json
+
+        write_json(write_calibration, {
+            "judgement": name, "counts": report["pooled"]["confusion"],
+            "sensitivity": report["pooled"]["sensitivity"], "specificity": report["pooled"]["specificity"],
+            "source": "evalrun agreement --split " + split + " " + " ".join(Path(f).name for f in files),
+        })
     click.echo(json.dumps(report, indent=2) if as_json else _table(report))
 
 
