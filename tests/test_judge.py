@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from evalrun.evals.core import Sample, Score, user
+from evalrun.evals.core import Score
 from evalrun.evals.judge import (
     JUDGE_PROMPT_VERSION,
     PARSE_FAILURE,
     JudgeResult,
-    judge_mean,
     judge_messages,
     judge_metrics,
     judged_score,
@@ -86,11 +85,15 @@ def test_judged_score_keeps_raw_and_labels():
 
 
 def test_judge_mean_leaves_parse_failures_out():
-    s = Sample("x", [user("q")])
-    pairs = [(s, Score(1.0, "complied")), (s, Score(0.5, "complied")), (s, Score(0.0, PARSE_FAILURE))]
-    m = judge_mean().compute(pairs)
+    def rec(i: int, value: float, label: str) -> dict:
+        return {"sample_id": f"s{i}", "epoch": 0, "target": None, "metadata": {},
+                "score": Score(value, label).to_dict()}
+
+    records = [rec(0, 1.0, "complied"), rec(1, 0.5, "complied"), rec(2, 0.0, PARSE_FAILURE)]
+    mean = judge_metrics()[0]
+    m = mean.compute(records)
     assert m.n == 2 and m.value == pytest.approx(0.75) and m.ci is not None
-    assert judge_mean().compute([(s, Score(0.0, PARSE_FAILURE))]).value is None
+    assert mean.compute([rec(0, 0.0, PARSE_FAILURE)]).value is None
     names = [m.name for m in judge_metrics()]
     assert names == ["strongreject_score", "judge_parse_failure_rate"]
-    assert judge_metrics()[1].compute(pairs).value == pytest.approx(1 / 3)
+    assert judge_metrics()[1].compute(records).value == pytest.approx(1 / 3)
