@@ -1,22 +1,38 @@
 """The run directory: where a run's files live, written so nothing finished is ever lost.
 
 Every output is written to a temporary file and renamed into place, so a crash
-mid-write leaves the previous version intact.
+mid-write leaves the previous version intact. One process at a time owns a run
+dir (an exclusive, non-blocking flock on the directory itself, which the kernel
+drops when its holder dies), so two runs on one `--out` never interleave, and a
+manifest that says `running` while nobody holds the lock is a run that was
+killed: it reads as `interrupted`.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
-from evalrun.evals.errors import InputError
+from evalrun.evals.errors import InputError, RunError
 
 DEFAULT_RUNS_DIR = Path("evalrun-runs")
 MANIFEST = "manifest.json"
+REPORT = "report.html"
+RESULTS = "results.json"
+TEMP_PATTERNS = (".write-test-*", ".*.tmp")
+
+_held: dict[Path, int] = {}  # run dirs this process has locked -> the directory fd holding the flock
+
+
+class DiskFullError(RunError):
+    """No space left where a run writes: exit 1 with the path, after removing the partial files."""
 
 
 def default_run_dir(suite: str, model_name: str) -> Path:
@@ -25,21 +41,134 @@ def default_run_dir(suite: str, model_name: str) -> Path:
 
 
 def prepare(run_dir: Path) -> Path:
-    """Create `run_dir` (and parents) and prove it is writable, or an InputError."""
+    """Create `run_dir` (and parents) and prove it is writable, or an InputError (a DiskFullError if full)."""
+    probe = run_dir / f".write-test-{os.getpid()}"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / f".write-test-{os.getpid()}"
         probe.write_text("ok")
-        probe.unlink()
     except OSError as e:
+        probe.unlink(missing_ok=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(e, run_dir) from None
         raise InputError(f"cannot write to output dir {run_dir}: {e.strerror}; pass a writable --out") from None
+    probe.unlink()
     return run_dir
+
+
+def lock_run_dir(run_dir: Path) -> None:
+    """Own `run_dir` until this process exits (or `release_run_dir`): an InputError if another process does.
+
+    Temporary files left in it by an earlier, killed process are removed once the lock is ours.
+    """
+    key = run_dir.resolve()
+    if key in _held:
+        return
+    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        holder = lock_holder(run_dir)
+        who = f" (pid {holder})" if holder else ""
+        raise InputError(f"another evalrun process{who} is running in {run_dir}; wait for it to finish "
+                         "or pass another --out") from None
+    _held[key] = fd
+    remove_temp_files(run_dir)
+
+
+def release_run_dir(run_dir: Path) -> None:
+    fd = _held.pop(run_dir.resolve(), None)
+    if fd is not None:
+        os.close(fd)  # closing the last descriptor drops the flock
+
+
+def end_held_runs(status: str) -> None:
+    """This process is ending early: mark each run dir it owns `status` if its run was unfinished, release it.
+
+    A finished run (complete, with its report) is left as it is: an error that refused to touch it must not.
+    """
+    for run_dir in list(_held):
+        path = run_dir / MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            if isinstance(manifest, dict) and _unfinished(run_dir, manifest.get("status")):
+                write_json(path, {**manifest, "status": status})
+        except (OSError, ValueError, RunError):
+            pass  # best effort: with the lock gone, a `running` manifest already reads as interrupted
+        remove_temp_files(run_dir)
+        release_run_dir(run_dir)
+
+
+def lock_holder(run_dir: Path) -> int | None:
+    """The pid holding the run lock on `run_dir` (from /proc/locks, without touching the lock), or None."""
+    try:
+        st = os.stat(run_dir)
+        locks = Path("/proc/locks").read_text()
+    except OSError:
+        return None
+    want = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in locks.splitlines():
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == want and parts[4].isdigit():
+            return int(parts[4])
+    return None
+
+
+def run_status(run_dir: Path, manifest: dict[str, Any] | None = None) -> str | None:
+    """The run's status as a reader should show it.
+
+    `running` with no process holding the lock means the run was killed: `interrupted`. `complete`
+    without a report at least as new as results.json (killed after the results, before the report)
+    reads as `interrupted` too, unless this process is the one still writing them.
+    """
+    if manifest is None:
+        path = run_dir / MANIFEST
+        manifest = read_json(path) if path.exists() else {}
+    status = manifest.get("status") if isinstance(manifest, dict) else None
+    if run_dir.resolve() in _held or (status == "running" and lock_holder(run_dir)):
+        return status
+    return "interrupted" if _unfinished(run_dir, status) else status
+
+
+def _unfinished(run_dir: Path, status: Any) -> bool:
+    """`running`, or `complete` without a report at least as new as results.json."""
+    if status == "running":
+        return True
+    report, results = run_dir / REPORT, run_dir / RESULTS
+    return status == "complete" and results.exists() and (
+        not report.exists() or report.stat().st_mtime_ns < results.stat().st_mtime_ns)
+
+
+def remove_temp_files(run_dir: Path) -> None:
+    """Remove temporary files (ours or left by a killed writer) from a run dir this process owns."""
+    for pattern in TEMP_PATTERNS:
+        for path in run_dir.glob(pattern):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+
+def disk_full(e: BaseException, where: Path | None = None) -> DiskFullError | None:
+    """The one-line error for a write that failed because the disk is full, or None if `e` is another error."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        path = where or (Path(e.filename) if e.filename else None)
+    elif isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+        path = where
+    else:
+        return None
+    for run_dir in list(_held):  # whatever was being written is partial: remove it now
+        remove_temp_files(run_dir)
+    place = f" (writing {path})" if path else ""
+    return DiskFullError(f"the disk is full{place}; free some space and rerun the same command to resume")
 
 
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise disk_full(e, path) or e from None
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from evalrun.evals.errors import InputError
 from evalrun.rundir import files as rundir
 from evalrun.rundir.reader import JUNIT, RESULTS, SAMPLES, VERDICT, iter_samples, load_run
+from evalrun.runner.journal import reseal
 from evalrun.runner.judging import SUFFIX
 
 JOURNAL = "journal.sqlite"
@@ -83,6 +84,7 @@ def redact_journal(path: Path, hazardous: set[str]) -> int:
         with db:
             db.execute("BEGIN")
             db.executemany("UPDATE results SET request=?, completion=?, score=? WHERE key=?", changed)
+            reseal(db, [row[-1] for row in changed])  # evalrun #14: redacted rows keep valid checksums
         db.execute("VACUUM")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
