@@ -337,6 +337,28 @@ def test_skipped_variants_keep_every_entry_visible():
     out = skipped_variants(["harmful_lora", {"name": "refusal_ablation", "as": "abl"}], "the model is served over HTTP")
     assert [(v.name, v.kind, v.runs) for v in out] == [("harmful_lora", "skipped", False), ("abl", "skipped", False)]
     assert out[1].info["method"] == "refusal_ablation" and out[1].info["skipped"] == "the model is served over HTTP"
+    assert out[1].info["search"]["group"] == "abl"  # so the elicitation check reports it under_elicited
+
+
+def test_a_search_makes_one_cached_variant_per_configuration_with_its_loss_curve(tiny):
+    spec = {**SMALL_LORA, "search": {"lr": [1e-4, 1e-3]}, "budget": 3}  # lr 1e-3 is the entry's own config
+    variants = build([spec], tiny)
+    assert [v.name for v in variants] == ["harmful_lora@1", "harmful_lora@2", "harmful_lora", "harmful_lora.1"]
+    by = {v.name: v for v in variants}
+    own, cand = by["harmful_lora"], by["harmful_lora.1"]
+    assert own.info["search"] == {"group": "harmful_lora", "candidate": 0, "overrides": {}, "grid_size": 2,
+                                  "search": {"lr": [1e-4, 1e-3]}, "budget": 3, "target": 0.25,
+                                  "utility_bound": 0.1}
+    assert cand.info["search"]["candidate"] == 1 and cand.info["search"]["overrides"] == {"lr": 1e-4}
+    assert cand.info["config"]["lr"] == 1e-4 and cand.info["config"]["checkpoints"] == []
+    assert cand.path != own.path and cand.fingerprint != own.fingerprint
+    assert "search" not in by["harmful_lora@1"].info  # checkpoints are durability points, not attacks
+    for v in (own, cand):
+        curve = v.info["loss_curve"]
+        assert len(curve) == 4 and all(math.isfinite(x) and x > 0 for x in curve) and curve[-1] == v.info["loss"]
+    assert by["harmful_lora@2"].info["loss_curve"] == own.info["loss_curve"][:2]
+    again = build([spec], tiny)
+    assert all(v.info["cached"] for v in again) and again[-1].info["search"]["candidate"] == 1
 
 
 def test_an_unexpected_error_becomes_a_failed_variant(tiny, monkeypatch):
