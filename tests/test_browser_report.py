@@ -158,12 +158,12 @@ def test_eval_table_links_filter_the_transcripts(driver, small_run: Path):
     from selenium.webdriver.common.by import By
 
     open_page(driver, (small_run / "report.html").as_uri())
-    link = driver.find_element(By.CSS_SELECTOR, 'a.tx-link[data-eval="general_mcq"][data-variant="base"]')
+    link = driver.find_element(By.CSS_SELECTOR, 'a.tx-link[data-eval="smoke_knowledge"][data-variant="base"]')
     js(driver, "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", link)
     link.click()
     wait_for(driver, "+document.getElementById('tx').dataset.count === 40")
     wheres = js(driver, "return [...document.querySelectorAll('#tx .where')].map(e => e.textContent)")
-    assert set(wheres) == {"general_mcq · base"}
+    assert set(wheres) == {"smoke_knowledge · base"}
 
 
 def test_lazily_loaded_transcript_pages(driver, big_run: Path):
@@ -178,7 +178,7 @@ def test_lazily_loaded_transcript_pages(driver, big_run: Path):
     wait_for(driver, "document.querySelector('.tx-page').textContent.startsWith('Page 2 ')")
     second_ids = js(driver, "return [...document.querySelectorAll('#tx .sid')].map(e => e.textContent)")
     assert len(second_ids) == 25 and not set(first_ids) & set(second_ids)
-    choose(driver, ".f-eval", "general_mcq")
+    choose(driver, ".f-eval", "smoke_knowledge")
     choose(driver, ".f-variant", "harmful_lora")  # samples 1080-1199: parts 021-023; the page needs 021, 022
     assert loaded_parts(driver) == {"index", "part-000", "part-019", "part-021", "part-022"}
     search(driver, "__pwned")  # loads every part of the filtered set; the payload still runs nothing
@@ -204,7 +204,7 @@ def test_redacted_report_hides_hazardous_completions(driver, tmp_path: Path):
     run = make_run(tmp_path / "run", n_per_eval=10)
     write_report(run, redact=True)
     open_page(driver, (run / "report.html").as_uri())
-    choose(driver, ".f-eval", "cyber_ctf")
+    choose(driver, ".f-eval", "jailbreak_refusal")
     text = js(driver, "return document.getElementById('tx').textContent")
     assert "Hidden: hazardous eval." in text and "Placeholder attempt" not in text
     assert errors(driver) == []

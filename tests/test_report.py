@@ -98,7 +98,7 @@ def test_redact_hides_hazardous_completions_everywhere(tmp_path: Path, monkeypat
     monkeypatch.setattr(transcripts, "INLINE_LIMIT", 0)  # files mode: check the parts too
     run = make_run(tmp_path / "r", n_per_eval=20)
     write_report(run)
-    assert "Placeholder attempt" in parts_text(run)  # cyber_ctf (hazardous) completions
+    assert "Placeholder attempt" in parts_text(run)  # jailbreak_refusal (hazardous) completions
     out = write_report(run, redact=True)
     html, parts = out.read_text(encoding="utf-8"), parts_text(run)
     assert "Placeholder attempt" not in html + parts
@@ -145,8 +145,8 @@ def test_skipped_modification_and_odd_values_render(tmp_path: Path):
     run = make_run(tmp_path / "r", n_per_eval=10)
     results = json.loads((run / "results.json").read_text())
     results["variants"]["noise_attack"] = {"kind": "skipped", "skipped": "needs a GPU <b>here</b>"}
-    results["evals"]["bio_mcq"]["variants"]["base"]["metrics"]["accuracy"] = {"value": None, "n": 0, "ci": None}
-    results["comparisons"]["bio_mcq"]["harmful_lora"]["retention"] = float("nan")  # json.dumps writes NaN
+    results["evals"]["bio_chem_knowledge"]["variants"]["base"]["metrics"]["accuracy"] = {"value": None, "n": 0, "ci": None}
+    results["comparisons"]["bio_chem_knowledge"]["harmful_lora"]["retention"] = float("nan")  # json.dumps writes NaN
     (run / "results.json").write_text(json.dumps(results))
     html = write_report(run).read_text(encoding="utf-8")
     assert "noise_attack" in html and "Not run: needs a GPU &lt;b&gt;here&lt;/b&gt;" in html
