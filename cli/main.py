@@ -114,6 +114,9 @@ def cli(ctx: click.Context, **opts) -> None:
     from evalrun.reports.html import write_report
 
     write_report(outcome.run_dir, redact=redact)  # once, after the verdict it shows
+    from evalrun.rundir.files import release_run_dir
+
+    release_run_dir(outcome.run_dir)  # evalrun #14: every file is written; the run dir is free again
     ctx.exit(code)
 
 
@@ -184,7 +187,10 @@ def demo_model_cmd(out: Path | None, seed: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map errors to one line and an exit code."""
     from click.exceptions import Abort, ClickException, Exit
+    from evalrun.rundir.files import disk_full, end_held_runs  # evalrun #14: status and disk-full handling
+    from evalrun.runner.interrupts import sigterm_as_interrupt
 
+    sigterm_as_interrupt()  # a terminated run ends as an interrupted one (status recorded, engine ended)
     try:
         code = cli.main(args=argv, prog_name="evalrun", standalone_mode=False)
         if isinstance(code, int):  # ctx.exit(code) is returned, not raised, without standalone mode
@@ -196,11 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"evalrun: error: {' '.join(e.format_message().split())}{hint}", err=True)
         return EXIT_USAGE if e.exit_code == 2 else e.exit_code
     except (Abort, KeyboardInterrupt):
+        end_held_runs("interrupted")
         click.echo("evalrun: interrupted; finished results are kept, rerun the same command to resume", err=True)
         return 130
     except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
         from evalrun.evals.errors import EvalrunError
 
+        e = disk_full(e) or e
+        end_held_runs("failed")
         if _debug():
             traceback.print_exc()
         if isinstance(e, EvalrunError):

@@ -114,6 +114,7 @@ def run(config: RunConfig) -> RunOutcome:
         connect(config.ray, config.options)
     model = _resolve(config)  # builds the demo model on first use, so after the cheap checks
     run_dir = rundir.prepare(config.out or rundir.default_run_dir(suite.name, model.name))
+    rundir.lock_run_dir(run_dir)  # evalrun #14: one process per run dir (held until the CLI is done with it)
     previous = _check_previous(run_dir, model, suite)
     _check_given_variants(given, model)
     variants = [BASE, *given, *_modification_variants(config, suite, model)]

@@ -13,14 +13,18 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from evalrun.evals.core import Completion
-from evalrun.evals.errors import InputError, RunError
+from evalrun.evals.errors import RunError
 from evalrun.runner.engine import EngineOptions, OnResults
+from evalrun.runner.engine_errors import cause_of, log_size
+from evalrun.runner.engine_link import Link, end_group, kill_group
+from evalrun.runner.interrupts import StopRequests
 from evalrun.runner.plan import Request
 
 SEND_EVERY_S = 0.2
@@ -47,79 +51,56 @@ class VllmEngine:
     def generate(self, requests: list[Request], on_results: OnResults, on_ready=None) -> dict[str, Any]:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
+        lifeline, keep_alive = ctx.Pipe(duplex=False)  # the child sees EOF on it the moment we are gone
+        log_offset = log_size(self.log_path)
         proc = ctx.Process(
             target=_worker,
-            args=(child, self.model, self.options, self.loras, self.extra_args, self.log_path),
+            args=(child, lifeline, os.getpid(), self.model, self.options, self.loras, self.extra_args, self.log_path),
             daemon=False,
         )
-        proc.start()
-        child.close()
-        try:
-            info = _expect(parent, proc, "ready", self.log_path)
-            if on_ready is not None:
-                on_ready()
-            parent.send([r.to_dict() for r in requests])
-            while True:
-                kind, payload = _receive(parent, proc, self.log_path)
-                if kind == "results":
-                    on_results([(i, Completion.from_dict(c)) for i, c in payload])
-                elif kind == "done":
-                    info.update(payload)
-                    return info
-                else:
-                    raise RunError(f"unexpected message {kind!r} from the vLLM worker")
-        finally:
-            _stop_group(proc)
 
+        def deliver(payload) -> None:
+            on_results([(i, Completion.from_dict(c)) for i, c in payload])
 
-def _stop_group(proc) -> None:
-    """End the worker and every process vLLM started under it (they share its process group)."""
-    proc.join(timeout=10)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        proc.join(timeout=10)
-
-
-def _receive(conn, proc, log_path: Path | None) -> tuple[str, Any]:
-    """The worker's next message; a RunError if it died or reported an error."""
-    see = f"see {log_path}" if log_path else "its log is above"
-    while not conn.poll(0.5):
-        if not proc.is_alive():
-            raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); {see}")
-    try:
-        kind, payload = conn.recv()
-    except EOFError:
-        proc.join(timeout=5)
-        raise RunError(f"the vLLM worker process died (exit code {proc.exitcode}); {see}") from None
-    if kind == "error":
-        err_kind, message = payload
-        raise (InputError if err_kind == "input" else RunError)(message)
-    return kind, payload
-
-
-def _expect(conn, proc, expected: str, log_path: Path | None) -> dict[str, Any]:
-    kind, payload = _receive(conn, proc, log_path)
-    if kind != expected:
-        raise RunError(f"unexpected message {kind!r} from the vLLM worker")
-    return payload
+        finished = False
+        with StopRequests(force=lambda: kill_group(proc)) as stop:
+            try:
+                proc.start()
+                child.close()
+                lifeline.close()
+                link = Link(parent, proc, deliver, self.log_path, log_offset, stop)
+                info = link.expect("ready")
+                link.ready = True
+                if on_ready is not None:
+                    on_ready()
+                parent.send([r.to_dict() for r in requests])
+                info.update(link.expect("done"))
+                finished = True
+                return info
+            finally:
+                if proc.pid is not None:
+                    end_group(proc, gently=finished)
+                keep_alive.close()
 
 
 # --- everything below runs in the worker process -------------------------------------------
 
+_STOP = threading.Event()  # set by SIGUSR1 from the parent: send what has finished and stop
+
 
 def _worker(
-    conn, model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict, log_path: Path | None
+    conn, lifeline, parent_pid: int, model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict,
+    log_path: Path | None,
 ) -> None:
     """Build the engine, report ready, run one submission, report done."""
     os.setpgrp()  # the parent ends this group, so no engine process outlives the run
-    _end_group_when_orphaned()
+    _end_group_when_orphaned(lifeline, parent_pid)
+    signal.signal(signal.SIGUSR1, lambda *_: _STOP.set())
     if log_path is not None:  # vLLM's own logs and progress bars go to the run dir, not the user's terminal
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(log, 1)
         os.dup2(log, 2)
+    offset = log_size(log_path)
     if not options.debug:
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
     if options.kv_cache_gb is not None:
@@ -130,38 +111,38 @@ def _worker(
         llm, info = _build_llm(model, options, loras, extra_args)
         info["engine_load_s"] = round(time.perf_counter() - t0, 3)
     except Exception as e:  # noqa: BLE001 - the parent turns this into a one-line error
-        detail = traceback.format_exc() if options.debug else _one_line(e)
-        conn.send(("error", ("run", f"vLLM could not load model {model}: {detail}")))
+        detail = traceback.format_exc() if options.debug else cause_of(e, log_path, offset)
+        where = f" (full log: {log_path})" if log_path is not None and not options.debug else ""
+        conn.send(("error", ("run", f"vLLM could not load model {model}: {detail}{where}")))
         return
     conn.send(("ready", info))
     payload = conn.recv()
     try:
         stats = _run(llm, payload, loras, conn)
     except Exception as e:  # noqa: BLE001
-        detail = traceback.format_exc() if options.debug else _one_line(e)
+        detail = traceback.format_exc() if options.debug else cause_of(e, log_path, offset)
         conn.send(("error", ("run", f"generation failed: {detail}")))
         return
+    conn.send(("stopped", None) if _STOP.is_set() else ("done", stats))  # before the engine stops: it is our exit
     llm.llm_engine.engine_core.shutdown()
-    conn.send(("done", stats))
 
 
-def _end_group_when_orphaned() -> None:
-    """If the parent dies (even by SIGKILL), end this worker's whole group: no engine outlives evalrun."""
-    import threading
+def _end_group_when_orphaned(lifeline, parent_pid: int) -> None:
+    """If the parent dies (even by SIGKILL, even before this ran), end this worker's whole group.
 
-    parent = os.getppid()
-
+    The lifeline is a pipe whose only writer is the parent: it reads as closed the moment the parent
+    is gone, however early, so no engine outlives evalrun.
+    """
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
+        try:
+            lifeline.poll(None)
+        except OSError:
+            pass
         os.killpg(0, signal.SIGKILL)
 
+    if os.getppid() != parent_pid:
+        os.killpg(0, signal.SIGKILL)
     threading.Thread(target=watch, name="evalrun-orphan-watch", daemon=True).start()
-
-
-def _one_line(e: Exception) -> str:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return f"{type(e).__name__}: {first}"
 
 
 def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict):
@@ -283,6 +264,8 @@ def _run(llm, requests: list[dict[str, Any]], loras: dict[str, str], conn) -> di
 
     t0 = time.perf_counter()
     for phase in _phases(lora_list, on_cpu=_on_cpu()):
+        if _STOP.is_set():
+            break
         _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_ids, t0, sender, index)
     sender.flush()
     generate_s = time.perf_counter() - t0
@@ -338,7 +321,7 @@ def _submit_and_stream(llm, phase, prompts, params, lora_list, rendered, label_i
     if llm.request_counter.counter - first != len(phase):
         raise RunError("vLLM did not accept every request in one submission")
     engine = llm.llm_engine
-    while engine.has_unfinished_requests():
+    while engine.has_unfinished_requests() and not _STOP.is_set():
         for out in engine.step():
             if not out.finished:
                 continue
