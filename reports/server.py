@@ -71,7 +71,7 @@ def resolve(root: Path, raw_path: str) -> Path:
     if not path.startswith("/") or path.startswith("//") or "\\" in path or "\x00" in path:
         raise Forbidden(raw_path)
     parts = [p for p in path.lstrip("/").split("/") if p]
-    if any(p in ("..", ".") for p in path.lstrip("/").split("/")):
+    if any(p in ("..", ".") for p in path.lstrip("/").split("/")) or any(len(p.encode()) > 255 for p in parts):
         raise Forbidden(raw_path)
     target = root.joinpath(*parts)
     try:
@@ -140,7 +140,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Cache-Control", "no-store")
         self.send_header("Referrer-Policy", "no-referrer")
-        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         if self.close_connection:
             self.send_header("Connection", "close")
         for k, v in (extra or {}).items():
@@ -168,6 +167,14 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:  # noqa: N802
+        try:
+            self._get()
+        except OSError:  # a file that vanished or cannot be read mid-request: not served, and no traceback
+            if not self.close_connection:
+                self.close_connection = True
+                self._send(HTTPStatus.NOT_FOUND, b"not found\n")
+
+    def _get(self) -> None:
         if self._has_body():  # never read a body: it would be parsed as the next request (smuggling)
             self.close_connection = True
             return self._send(HTTPStatus.BAD_REQUEST, b"bad request: GET and HEAD take no body\n")
@@ -221,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
 
 class ViewServer(HTTPServer):
     """An HTTP server with at most `workers` connections in service at once; the one past that gets 503."""
+
+    request_queue_size = 128  # accept promptly (and answer 503) rather than leave clients in the kernel's queue
 
     def __init__(self, address: tuple[str, int], handler, workers: int = WORKERS) -> None:
         super().__init__(address, handler)
