@@ -52,7 +52,7 @@ class _Slot:
     index: int
     actor: Any
     state: str = "starting"  # starting -> idle <-> busy; -> dead
-    pending: Any = None  # ObjectRef: describe() while starting, run_unit() while busy
+    pending: Any = None  # ObjectRef: load() while starting, run_unit() while busy
     drain: Any = None  # ObjectRef of an outstanding drain()
     unit: list[int] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
@@ -96,10 +96,10 @@ class RayEngine:
             max_task_retries=0, max_concurrency=2, runtime_env={"env_vars": self._env()},
         )
         log = str(self.log_path) if self.log_path else None
-        slots = []
-        for i in range(self.ray_opts.replicas):
-            handle = actor.remote(i, model, self.options, loras, self.extra_args, log)
-            slots.append(_Slot(i, handle, pending=handle.describe.remote()))
+        self._load_args = (model, self.options, loras, self.extra_args)
+        slots = [_Slot(i, actor.remote(i, log)) for i in range(self.ray_opts.replicas)]
+        for s in slots:
+            s.pending = s.actor.load.remote(*self._load_args)
         return slots
 
     def _env(self) -> dict[str, str]:
@@ -152,6 +152,8 @@ class RayEngine:
                             s.state, s.last_drain = "busy", time.perf_counter()
                             s.pending = s.actor.run_unit.remote([requests[i].to_dict() for i in s.unit])
                 refs = [r for s in live for r in (s.pending, s.drain) if r is not None]
+                if not refs:
+                    continue
                 ready, _ = ray.wait(refs, num_returns=len(refs), timeout=DRAIN_EVERY_S)
                 ready = set(ready)
                 for s in live:
@@ -171,6 +173,8 @@ class RayEngine:
                         out = ray.get(ref)
                     except ray.exceptions.RayActorError as e:
                         requeued += self._lost(s, e, delivered, queue)
+                        if s.state == "starting":  # answers once Ray has restarted the actor, or fails if it cannot
+                            s.pending = s.actor.load.remote(*self._load_args)
                         continue
                     except ray.exceptions.RayTaskError as e:
                         raise RunError(f"generation failed on Ray replica {s.index}: {_cause(e)}") from None
@@ -198,17 +202,14 @@ class RayEngine:
 
     @staticmethod
     def _lost(s: _Slot, error: Exception, delivered: set[int], queue: deque) -> int:
-        """A replica died: re-queue what it had not returned; wait for Ray's restart unless it has restarted already."""
+        """A replica died: re-queue what it had not returned; it starts again unless it has used its restarts."""
         unfinished = [i for i in s.unit if i not in delivered]
         if unfinished:
             queue.appendleft(unfinished)
         s.deaths += 1
         s.info = {**s.info, "death": _cause(error)}
         s.unit, s.drain = [], None
-        if s.deaths > MAX_RESTARTS:
-            s.state = "dead"
-        else:  # describe() answers once Ray has restarted the actor (engine rebuilt), or fails if it cannot
-            s.state, s.pending = "starting", s.actor.describe.remote()
+        s.state = "dead" if s.deaths > MAX_RESTARTS else "starting"
         return len(unfinished)
 
 

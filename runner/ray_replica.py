@@ -45,18 +45,26 @@ class _Buffer:
 class Replica:
     """Ray actor body (decorated with ray.remote by the pool, which picks its resources)."""
 
-    def __init__(
-        self, index: int, model: Shipment, options: EngineOptions, loras: dict[str, Shipment], extra_args: dict,
-        log_path: str | None,
-    ) -> None:
-        import ray
-        from evalrun.runner.vllm_engine import _build_llm
-
+    def __init__(self, index: int, log_path: str | None) -> None:
         if log_path and Path(log_path).parent.is_dir():  # a node that sees the run dir logs there
             log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             os.dup2(log, 1)
             os.dup2(log, 2)
-        scratch = Path(tempfile.mkdtemp(prefix=f"evalrun-replica{index}-"))
+        self.index = index
+        self.buffer = _Buffer()
+        self.llm, self.loras, self.info = None, {}, {}
+
+    def load(
+        self, model: Shipment, options: EngineOptions, loras: dict[str, Shipment], extra_args: dict
+    ) -> dict[str, Any]:
+        """Fetch and check the model and adapters, build the engine; what this replica is, for the manifest.
+
+        A method rather than the constructor so that the driver calls it again after Ray restarts the actor
+        (a constructor holding object-store references cannot be replayed safely)."""
+        import ray
+        from evalrun.runner.vllm_engine import _build_llm
+
+        scratch = Path(tempfile.mkdtemp(prefix=f"evalrun-replica{self.index}-"))
         t0 = time.perf_counter()
         model_path = unpack(model, scratch)
         self.loras = {name: unpack(s, scratch) for name, s in loras.items()}
@@ -64,15 +72,11 @@ class Replica:
         self.llm, self.info = _build_llm(model_path, options, self.loras, extra_args)
         ctx = ray.get_runtime_context()
         self.info.update(
-            engine_load_s=round(time.perf_counter() - t0, 3), ship_s=round(ship_s, 3), replica=index,
+            engine_load_s=round(time.perf_counter() - t0, 3), ship_s=round(ship_s, 3), replica=self.index,
             node_id=ctx.get_node_id(), host=socket.gethostname(), pid=os.getpid(), ray_version=ray.__version__,
-            resources={k: v for k, v in ctx.get_assigned_resources().items()}, python=platform.python_version(),
+            resources=dict(ctx.get_assigned_resources()), python=platform.python_version(),
             model_fingerprint=model.fingerprint, lora_fingerprints={n: s.fingerprint for n, s in loras.items()},
         )
-        self.buffer = _Buffer()
-
-    def describe(self) -> dict[str, Any]:
-        """What this replica is: engine info, node, resources, versions (for the manifest)."""
         return self.info
 
     def run_unit(self, requests: list[dict[str, Any]]) -> dict[str, Any]:

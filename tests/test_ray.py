@@ -1,0 +1,200 @@
+"""Engine replicas on Ray (a local cluster, CPU): one engine's results, nothing lost when a replica or the driver dies.
+
+Every run here is the real CLI with the demo model and a LoRA attack adapter trained on it, on a local
+Ray cluster the CLI starts (`--ray`, one CPU per replica on a 2-core machine). What is not tested here
+(no GPU, and vLLM's own Ray executor raises on CPU): GPU reservation, multi-node clusters,
+`--distributed-executor-backend ray` and `--pipeline-parallel-size`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.vllm
+
+LIMIT = "6"
+KILL_AFTER_ROWS = 4
+
+
+@pytest.fixture(scope="module")
+def adapter(demo_model: Path) -> Path:
+    """A harmful-request LoRA on the demo model (trained once, cached by content hash), so base and variant differ."""
+    from evalrun.models.ref import resolve_model
+    from evalrun.modify import build_variants
+
+    spec = {"name": "harmful_lora", "examples": 50, "batch_size": 10, "epochs": 1, "checkpoints": [5]}
+    variants = build_variants([spec], resolve_model("demo", progress=False), seed=0, progress=False)
+    return Path(next(v.path for v in variants if v.name == "harmful_lora"))
+
+
+def _args(out: Path, adapter: Path, *extra: str) -> list[str]:
+    return ["--model", "demo", "--suite", "smoke", "--limit", LIMIT, "--variant", f"lora={adapter}",
+            "--out", str(out), "--no-progress", "--kv-cache-gb", "1", *extra]
+
+
+@pytest.fixture(scope="module")
+def single(adapter: Path, tmp_path_factory, run_cli) -> Path:
+    """The reference: the same suite on one local engine."""
+    out = tmp_path_factory.mktemp("single") / "run"
+    proc = run_cli(*_args(out, adapter))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_replicas(adapter: Path, single: Path, tmp_path_factory, run_cli) -> Path:
+    out = tmp_path_factory.mktemp("ray2") / "run"
+    proc = run_cli(*_args(out, adapter, "--ray", "--replicas", "2"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _results(run_dir: Path) -> dict:
+    results = json.loads((run_dir / "results.json").read_text())
+    results.pop("created")
+    return results
+
+
+def _journal(run_dir: Path) -> tuple[int, int]:
+    db = sqlite3.connect(run_dir / "journal.sqlite")
+    try:
+        return db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM results").fetchone()
+    finally:
+        db.close()
+
+
+def _same_as_single(run_dir: Path, single: Path) -> None:
+    assert (run_dir / "samples.jsonl").read_bytes() == (single / "samples.jsonl").read_bytes()
+    assert _results(run_dir) == _results(single)
+    total = len((single / "samples.jsonl").read_text().splitlines())
+    assert _journal(run_dir) == (total, total)
+
+
+def test_two_replicas_give_the_single_engine_results(two_replicas: Path, single: Path):
+    _same_as_single(two_replicas, single)
+    samples = [json.loads(line) for line in (single / "samples.jsonl").read_text().splitlines()]
+    base = {(s["eval"], s["sample_id"]): s["completion"] for s in samples if s["variant"] == "base"}
+    lora = {(s["eval"], s["sample_id"]): s["completion"] for s in samples if s["variant"] == "lora"}
+    assert sum(base[k] != lora[k] for k in base) >= 1, "the adapter should change some outputs, or the test is weak"
+
+
+def test_manifest_records_the_cluster(two_replicas: Path):
+    info = json.loads((two_replicas / "manifest.json").read_text())["engine_info"]
+    cluster = info["cluster"]
+    assert info["engine"] == "vllm+ray" and cluster["nodes"] == 1 and len(cluster["replicas"]) == 2
+    total = len((two_replicas / "samples.jsonl").read_text().splitlines())
+    assert sum(r["requests"] for r in cluster["replicas"]) == total
+    for r in cluster["replicas"]:
+        assert r["ray_version"].startswith("2.") and r["vllm_version"].startswith("0.")
+        assert r["resources"]["CPU"] >= 1 and r["deaths"] == 0
+    assert info["lora_fingerprints"]["lora"] and info["model_fingerprint"]
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every live process under `pid`, with its command line (Ray names actor processes `ray::Class...`)."""
+    parent, cmd = {}, {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            cmd[int(p)] = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z":
+            parent[int(p)] = int(fields[1])
+    out, frontier = {}, [pid]
+    while frontier:
+        nxt = [c for c, pp in parent.items() if pp in frontier and c not in out]
+        out.update({c: cmd.get(c, "") for c in nxt})
+        frontier = nxt
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_and_wait_for_rows(cmd: list[str], out: Path) -> subprocess.Popen:
+    """Start the CLI and return once the journal holds a few rows (generation is under way)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 900
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "journal.sqlite").exists():
+            try:
+                if _journal(out)[0] >= KILL_AFTER_ROWS:
+                    return proc
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"the run ended or stalled before {KILL_AFTER_ROWS} rows: {proc.poll()}")
+
+
+def test_killed_replica_is_replaced_and_nothing_is_lost(adapter: Path, single: Path, tmp_path: Path, evalrun_cmd):
+    out = tmp_path / "killed-replica"
+    proc = _start_and_wait_for_rows([*evalrun_cmd, *_args(out, adapter, "--ray", "--replicas", "2")], out)
+    replicas = [p for p, c in _descendants(proc.pid).items() if c.startswith("ray::Replica")]
+    assert len(replicas) == 2, _descendants(proc.pid)
+    done_at_kill = _journal(out)[0]
+    os.kill(replicas[0], signal.SIGKILL)  # as a node's OOM killer or a lost node would
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr[-3000:]
+    total = len((single / "samples.jsonl").read_text().splitlines())
+    assert done_at_kill < total, "the kill should land mid-run"
+    _same_as_single(out, single)
+    cluster = json.loads((out / "manifest.json").read_text())["engine_info"]["cluster"]
+    assert sum(r["deaths"] for r in cluster["replicas"]) == 1
+
+
+def test_driver_sigkill_leaves_no_replica_and_rerun_resumes(adapter: Path, single: Path, tmp_path: Path,
+                                                             evalrun_cmd, run_cli):
+    out = tmp_path / "killed-driver"
+    proc = _start_and_wait_for_rows([*evalrun_cmd, *_args(out, adapter, "--ray", "--replicas", "2")], out)
+    tree = _descendants(proc.pid)
+    assert sum(c.startswith("ray::Replica") for c in tree.values()) == 2, tree
+    os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, as `kill -9` would
+    proc.communicate()
+    done = _journal(out)[0]
+    deadline = time.time() + 60  # Ray's processes share the driver's fate: replicas and the local cluster go
+    while time.time() < deadline and any(_alive(p) for p in tree):
+        time.sleep(0.5)
+    left = {p: c for p, c in tree.items() if _alive(p)}
+    assert not left, f"processes outlived the killed driver: {left}"
+    total = len((single / "samples.jsonl").read_text().splitlines())
+    assert 0 < done < total
+    rerun = run_cli(*_args(out, adapter, "--ray", "--replicas", "2"))
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert f"generated {total - done}, resumed {done}" in rerun.stdout
+    _same_as_single(out, single)
+
+
+def test_bad_cluster_input_is_one_line_before_any_model_loads(tmp_path: Path, run_cli):
+    too_many = str(len(os.sched_getaffinity(0)) + 1)
+    cases = [
+        (["--ray", "--replicas", "0"], 2, "--replicas must be at least 1"),
+        (["--replicas", "2"], 2, "--replicas needs --ray"),
+        (["--ray", "127.0.0.1:9"], 2, "no Ray head reachable there"),
+        (["--ray", "auto"], 2, "cannot join a Ray cluster"),
+        (["--ray", "--replicas", too_many], 2, f"can place only {int(too_many) - 1} replica(s)"),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    for extra, code, message in cases:
+        out = tmp_path / f"run-{len(extra)}-{extra[-1].replace(':', '_')}"
+        proc = run_cli("--model", "demo", "--suite", "smoke", "--out", str(out), *extra, env=env, timeout=300)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == code, (extra, proc.stderr[-2000:])
+        assert len(lines) == 1 and lines[0].startswith("evalrun: error: ") and message in lines[0], (extra, lines)
+        assert not out.exists(), f"{extra}: the run dir was made, so the check came after loading"
