@@ -61,7 +61,9 @@ def lora_rank(adapter_dir: Path) -> int:
         cfg = json.loads((adapter_dir / "adapter_config.json").read_text())
     except (OSError, ValueError) as e:
         raise InputError(f"{adapter_dir}/adapter_config.json is unreadable: {e}") from None
-    rank = int(cfg.get("r", 0))
+    rank = cfg.get("r", 0) if isinstance(cfg, dict) else 0
+    if isinstance(rank, bool) or not isinstance(rank, int):
+        raise InputError(f"{adapter_dir}/adapter_config.json: rank r is {rank!r}, not a whole number")
     if rank < 1 or rank > VLLM_LORA_RANKS[-1]:
         raise InputError(f"adapter {adapter_dir} has rank {rank}; vLLM loads ranks 1 to {VLLM_LORA_RANKS[-1]}")
     if cfg.get("use_dora"):
