@@ -121,13 +121,15 @@ def cli(ctx: click.Context, **opts) -> None:
 
 
 def _ray_options(opts: dict):
-    """--ray/--replicas as RayOptions (None without --ray); bad combinations are usage errors."""
+    """--ray/--replicas as RayOptions (None without --ray); bad combinations are input errors."""
+    from evalrun.evals.errors import InputError
+
     if opts["ray_address"] is None:
         if opts["replicas"] is not None:
-            raise click.UsageError("--replicas needs --ray (e.g. `--ray --replicas 2` for a local cluster)")
+            raise InputError("--replicas needs --ray (e.g. `--ray --replicas 2` for a local cluster)")
         return None
     if opts["engine"] != "vllm":
-        raise click.UsageError("--ray runs vLLM engine replicas: it needs --engine vllm")
+        raise InputError("--ray runs vLLM engine replicas: it needs --engine vllm")
     from evalrun.runner.ray_cluster import LOCAL, RayOptions, check_options
 
     address = LOCAL if opts["ray_address"] in ("local", "") else opts["ray_address"]
