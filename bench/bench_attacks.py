@@ -62,17 +62,19 @@ def main() -> None:
         model_dir = str(demo_model_path(progress=True))
     passes = {**PASSES, "sampling": [{"name": "sampling", "n": args.n}]}
     for rep in range(args.repeats):
-        rows = {name: timed_pass(model_dir, name, t) for name, t in passes.items()}
-        if args.json:
-            for row in rows.values():
+        rows = {}
+        for name, t in passes.items():
+            row = rows[name] = timed_pass(model_dir, name, t)
+            if args.json:
                 print(json.dumps({"repeat": rep, **row}), flush=True)
-        plain = rows["plain"]
-        for row in rows.values():
+                continue
+            plain = rows["plain"]
             per_gen = (row["generate_s"] / row["generations"]) / (plain["generate_s"] / plain["generations"])
             print(f"repeat {rep} {row['pass']:>8}: {row['generations']:4d} generations, "
                   f"{row['output_tokens']:6d} tokens, generate {row['generate_s']:7.2f} s "
                   f"(x{row['generate_s'] / plain['generate_s']:.2f} of plain; x{per_gen:.2f} per generation), "
                   f"engine load {row['engine_load_s']:.1f} s", flush=True)
+        plain = rows["plain"]
         both = rows["prefill"]["generate_s"] + rows["sampling"]["generate_s"]
         print(f"repeat {rep} prefill + sampling / plain generation time: {both / plain['generate_s']:.2f}x "
               f"({both:.2f} s / {plain['generate_s']:.2f} s)", flush=True)

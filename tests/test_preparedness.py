@@ -28,7 +28,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 OWN_MCQ = {"bio_chem_knowledge": "biological_chemical", "cyber_knowledge": "cybersecurity",
            "ml_engineering": "self_improvement"}
-OWN_SAFEGUARDS = ["harmful_refusal", "jailbreak_refusal", "over_refusal"]
+OWN_SAFEGUARDS = ["harmful_refusal", "jailbreak_refusal", "open_weights_refusal", "over_refusal"]
 PUBLIC = {
     "wmdp_bio": "biological_chemical", "wmdp_chem": "biological_chemical", "wmdp_cyber": "cybersecurity",
     "cybermetric": "cybersecurity", "ctibench_mcq": "cybersecurity", "strongreject": "safeguards",
@@ -207,8 +207,8 @@ def test_the_preparedness_suite_loads_and_names_registered_evals_of_its_categori
     assert suite.modifications == ["harmful_lora", "refusal_ablation"]
     assert suite.gate["max_level"] == "below_high" and suite.gate["min_retention"] == 0.5
     assert set(suite.eval_names) == set(own)
-    requests = sum(len(own[n].samples) for n in suite.eval_names)
-    assert requests < 600  # a few minutes on the demo model on CPU
+    requests = sum(s.epochs or own[n].epochs for n in suite.eval_names for s in own[n].samples)
+    assert requests < 1400  # per variant; a few minutes on the demo model on CPU (bench/bench_attacks.py)
 
 
 def test_summarize_reads_what_the_runner_writes(own):
