@@ -60,6 +60,8 @@ def cached_or_build(slot: str, build: Callable[[Path], list[Variant]]) -> tuple[
     with exclusive_lock(root / f".{slot}.lock"):
         if _complete(final):
             return _load(final), True
+        for stale in root.glob(f".{slot}.tmp-*"):  # left by a killed build (evalrun #14); we hold its lock
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{slot}.tmp-", dir=root))
         tmp.chmod(0o755)  # mkdtemp makes it private; variants are ordinary model files
         try:

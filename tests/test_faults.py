@@ -223,6 +223,26 @@ def _fill(path: Path) -> None:
         os.close(fd)
 
 
+def test_stale_temp_dirs_of_a_killed_modification_build_are_removed(tmp_path: Path, monkeypatch):
+    from evalrun.models.variant import Variant
+    from evalrun.modify.cache import cached_or_build, variants_root
+
+    monkeypatch.setenv("EVALRUN_CACHE", str(tmp_path))
+    stale = variants_root() / ".attack-abc.tmp-x1y2"  # a build killed mid-training leaves its temp dir behind
+    (stale / "adapter").mkdir(parents=True)
+    (stale / "adapter" / "adapter_model.safetensors").write_bytes(b"\0" * 1000)
+
+    def build(dir_: Path) -> list[Variant]:
+        (dir_ / "a").mkdir()
+        (dir_ / "a" / "adapter_model.safetensors").write_bytes(b"1")
+        return [Variant("attack", "lora", str(dir_ / "a"))]
+
+    variants, cached = cached_or_build("attack-abc", build)
+    assert not cached and variants[0].name == "attack"
+    assert not stale.exists()
+    assert sorted(p.name for p in variants_root().iterdir()) == [".attack-abc.lock", "attack-abc"]
+
+
 # --- the run-dir lock and status ---------------------------------------------------------------
 
 HOLD = """
