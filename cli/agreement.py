@@ -88,15 +88,18 @@ def _judge_calls(judge: str, format_name: str, engine: str, options, files: list
     """Each row's refusal call by the judge model (None: reply not parsed), and whether it could not run."""
     from evalrun.evals.errors import InputError
     from evalrun.evals.judge_formats import get_format
-    from evalrun.runner.judging import judge_engine, judge_request
-    from evalrun.runner.run import RunConfig, _vllm_options
+    from evalrun.runner.context import RunConfig
+    from evalrun.runner.generate import engine_options, make_engine
+    from evalrun.runner.judging import judge_request
+    from evalrun.runner.prepare import resolve
 
     fmt = get_format(format_name)
     if not fmt.judges_refusal:
         raise InputError(f"judge format {fmt.name} judges harm, not refusal; agreement with refusal labels needs "
                          "strongreject or wildguard")
-    options = _vllm_options(RunConfig(model=judge, suite="", options=options), judge)
-    ref, eng = judge_engine(engine, judge, options, None, progress=False)
+    config = RunConfig(model=judge, suite="", engine=engine, options=options, progress=False)
+    ref = resolve(config, judge)
+    eng = make_engine(config, ref.path, engine_options(config, ref), None)
     flat = [r for rows in files for r in rows]
     requests = [judge_request(ref, fmt, f"agreement:{r.source}:{r.id}:{i}", "agreement", r.prompt, r.completion,
                               eval_version=1, variant="base", sample_id=r.id, epoch=0) for i, r in enumerate(flat)]

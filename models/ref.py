@@ -50,6 +50,7 @@ class ModelRef:
     name: str
     fingerprint: str
     local: bool
+    dtype: str = "auto"  # what the checkpoint's config.json declares (`torch_dtype`/`dtype`), else "auto"
 
 
 def _file_digest(path: Path, memo: dict[str, str]) -> str:
@@ -214,9 +215,19 @@ def resolve_model(spec: str, progress: bool = True) -> ModelRef:
         from evalrun.models.demo import demo_model_path
 
         path = demo_model_path(progress=progress)
-        return ModelRef(str(path), "evalrun-demo", fingerprint_dir(path), True)
+        return ModelRef(str(path), "evalrun-demo", fingerprint_dir(path), True, declared_dtype(path))
     path = Path(spec).expanduser()
     if path.exists() or not HUB_ID.match(spec):
         check_model_dir(path)
-        return ModelRef(str(path.resolve()), path.resolve().name, fingerprint_dir(path), True)
+        return ModelRef(str(path.resolve()), path.resolve().name, fingerprint_dir(path), True, declared_dtype(path))
     return ModelRef(spec, spec, "hub:" + spec, False)
+
+
+def declared_dtype(model_dir: Path) -> str:
+    """The weights dtype a checkpoint's config.json declares, or "auto" when it declares none."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return "auto"
+    dtype = config.get("torch_dtype") or config.get("dtype") if isinstance(config, dict) else None
+    return dtype if isinstance(dtype, str) else "auto"

@@ -5,7 +5,9 @@ mid-write leaves the previous version intact. One process at a time owns a run
 dir (an exclusive, non-blocking flock on the directory itself, which the kernel
 drops when its holder dies), so two runs on one `--out` never interleave, and a
 manifest that says `running` while nobody holds the lock is a run that was
-killed: it reads as `interrupted`.
+killed: it reads as `interrupted`. The run writes `finishing` with its results
+and `complete` only after the report and verdict exist, so a kill in between
+never leaves a `complete` run without its report.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ DEFAULT_RUNS_DIR = Path("evalrun-runs")
 MANIFEST = "manifest.json"
 REPORT = "report.html"
 RESULTS = "results.json"
+SAMPLES = "samples.jsonl"
 TEMP_PATTERNS = (".write-test-*", ".*.tmp")
+RUNNING, FINISHING, COMPLETE = "running", "finishing", "complete"  # finishing: results written, report not yet
 
 _held: dict[Path, int] = {}  # run dirs this process has locked -> the directory fd holding the flock
 
@@ -85,13 +89,13 @@ def release_run_dir(run_dir: Path) -> None:
 def end_held_runs(status: str) -> None:
     """This process is ending early: mark each run dir it owns `status` if its run was unfinished, release it.
 
-    A finished run (complete, with its report) is left as it is: an error that refused to touch it must not.
+    A finished run is left as it is: an error that refused to touch it must not relabel it.
     """
     for run_dir in list(_held):
         path = run_dir / MANIFEST
         try:
             manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-            if isinstance(manifest, dict) and _unfinished(run_dir, manifest.get("status")):
+            if isinstance(manifest, dict) and manifest.get("status") in (RUNNING, FINISHING):
                 write_json(path, {**manifest, "status": status})
         except (OSError, ValueError, RunError):
             pass  # best effort: with the lock gone, a `running` manifest already reads as interrupted
@@ -117,26 +121,28 @@ def lock_holder(run_dir: Path) -> int | None:
 def run_status(run_dir: Path, manifest: dict[str, Any] | None = None) -> str | None:
     """The run's status as a reader should show it.
 
-    `running` with no process holding the lock means the run was killed: `interrupted`. `complete`
-    without a report at least as new as results.json (killed after the results, before the report)
-    reads as `interrupted` too, unless this process is the one still writing them.
+    `running` or `finishing` with no process holding the lock means the run was killed: `interrupted`.
+    To the process still writing the report and verdict, `finishing` reads as `complete` (its gate
+    and report describe the finished run); to another process it reads as `running`.
     """
     if manifest is None:
         path = run_dir / MANIFEST
         manifest = read_json(path) if path.exists() else {}
     status = manifest.get("status") if isinstance(manifest, dict) else None
-    if run_dir.resolve() in _held or (status == "running" and lock_holder(run_dir)):
+    if status not in (RUNNING, FINISHING):
         return status
-    return "interrupted" if _unfinished(run_dir, status) else status
+    if run_dir.resolve() in _held:
+        return COMPLETE if status == FINISHING else status
+    return RUNNING if lock_holder(run_dir) else "interrupted"
 
 
-def _unfinished(run_dir: Path, status: Any) -> bool:
-    """`running`, or `complete` without a report at least as new as results.json."""
-    if status == "running":
-        return True
-    report, results = run_dir / REPORT, run_dir / RESULTS
-    return status == "complete" and results.exists() and (
-        not report.exists() or report.stat().st_mtime_ns < results.stat().st_mtime_ns)
+def finish_run(run_dir: Path) -> None:
+    """Every file of the run exists (report and verdict too): say `complete`, and free the run dir."""
+    path = run_dir / MANIFEST
+    manifest = read_json(path) if path.exists() else None
+    if isinstance(manifest, dict) and manifest.get("status") == FINISHING:
+        write_json(path, {**manifest, "status": COMPLETE})
+    release_run_dir(run_dir)
 
 
 def remove_temp_files(run_dir: Path) -> None:

@@ -139,6 +139,15 @@ class Journal:
             }
         return out
 
+    def drop(self, keys: Iterable[str]) -> None:
+        """Forget these rows (requests that are to run again), in one transaction."""
+        try:
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executemany("DELETE FROM results WHERE key = ?", [(k,) for k in keys])
+        except sqlite3.DatabaseError as e:
+            raise disk_full(e, self.path) or self._damaged(e) from None
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from evalrun.evals.core import Completion, Eval, Sample, Score
 from evalrun.evals.judge_formats import JudgeFormat, get_format, verdict_score
 from evalrun.models.ref import ModelRef
-from evalrun.runner.engine import EngineOptions
 from evalrun.runner.plan import Request
 
 SUFFIX = ":judge"
@@ -54,22 +52,6 @@ def judge_scorer(_sample: Sample, completion: Completion) -> Score:
 def request_scorer(fmt: JudgeFormat) -> Callable[[Request, Completion], Score]:
     """score(request, completion) for judge requests in `fmt`."""
     return lambda _req, completion: verdict_score(fmt, completion.text)
-
-
-def judge_engine(engine: str, judge_spec: str, options: EngineOptions, log_path: Path | None, progress: bool = True):
-    """(judge ModelRef, engine) for `--judge`: a vLLM engine here, or the model of that name on `--base-url`.
-
-    `options` are the judge's engine options as the caller prepared them (`runner.run._vllm_options`)."""
-    if engine == "openai":
-        from evalrun.runner.openai_engine import OpenAIEngine, server_model
-
-        name = server_model(options, judge_spec)
-        return ModelRef(name, name, "openai:" + options.base_url + ":" + name, False), OpenAIEngine(options, name)
-    from evalrun.models.ref import resolve_model
-    from evalrun.runner.vllm_engine import VllmEngine
-
-    judge = resolve_model(judge_spec, progress=progress)
-    return judge, VllmEngine(judge.path, options, log_path=log_path)
 
 
 def apply_judgements(judge: ModelRef, records: list[dict[str, Any]], rows: dict[str, dict],

@@ -8,14 +8,57 @@ paired comparisons) add sections to it.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from typing import Any
 
 from evalrun.evals.core import Eval
+from evalrun.evals.determination import summarize
+from evalrun.evals.errors import RunError
 from evalrun.evals.metrics import ERROR
 from evalrun.evals.paired import paired_delta
 from evalrun.models.variant import BASE, Variant
+from evalrun.modify.elicit import elicitation_results
+from evalrun.rundir.migrate import SCHEMA_VERSION
+from evalrun.runner.context import RunContext
 from evalrun.runner.plan import Request
+
+
+def collect(ctx: RunContext) -> None:
+    """Every request's journal row as a sample record (a RunError if generation left any request without one)."""
+    assert ctx.journal is not None
+    ctx.rows = ctx.journal.rows(r.key for r in ctx.requests)
+    missing = len(ctx.requests) - len(ctx.rows)
+    if missing:
+        raise RunError(f"{missing} requests have no result after generation; rerun the same command to resume")
+    ctx.records = sample_records(ctx.evals, ctx.requests, ctx.rows)
+
+
+def build_results(ctx: RunContext) -> None:
+    """results.json: per-eval figures, and, as the suite has them, categories, safeguards, comparisons and
+    elicitation (per trained attack its status and evidence, per search the selected configuration)."""
+    assert ctx.model is not None
+    suite, running = ctx.suite, ctx.running
+    evals_section = eval_results(ctx.evals, running, ctx.records)
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "suite": {"name": suite.name, "version": suite.version, "description": suite.description},
+        "model": {"name": ctx.model.name, "path": ctx.model.path, "fingerprint": ctx.model.fingerprint},
+        "variants": {v.name: {"kind": v.kind, "path": v.path, **v.info} for v in ctx.variants},
+        "evals": evals_section,
+    }
+    if suite.categories or suite.safeguards:
+        results.update(summarize(suite.to_dict(), evals_section, ctx.records, [v.name for v in running]))
+    if len(ctx.variants) > 1:
+        results["comparisons"] = comparisons(ctx.evals, ctx.variants, ctx.records)
+        results["durability"] = durability(ctx.evals, ctx.variants, evals_section)
+    elicitation = elicitation_results(suite.to_dict(), results["variants"], evals_section)
+    for name, assessment in elicitation["variants"].items():
+        results["variants"][name]["elicitation"] = assessment
+    if elicitation["searches"]:
+        results["elicitation"] = elicitation["searches"]
+    ctx.results = results
 
 
 def sample_records(evals: list[Eval], requests: list[Request], rows: dict[str, dict]) -> list[dict[str, Any]]:

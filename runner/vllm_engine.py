@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -49,6 +50,7 @@ class VllmEngine:
         self.log_path = None if options.debug else log_path
 
     def generate(self, requests: list[Request], on_results: OnResults, on_ready=None) -> dict[str, Any]:
+        _quiet_resource_tracker()
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         lifeline, keep_alive = ctx.Pipe(duplex=False)  # the child sees EOF on it the moment we are gone
@@ -81,6 +83,18 @@ class VllmEngine:
                 if proc.pid is not None:
                     end_group(proc, gently=finished)
                 keep_alive.close()
+
+
+def _quiet_resource_tracker() -> None:
+    """Keep multiprocessing's resource tracker (started with our first worker) off the user's terminal.
+
+    When an engine's processes are killed, the tracker removes the shared memory vLLM left behind, which
+    is wanted, and warns about each on our stderr, which is noise after the one-line error. The tracker
+    takes its warning filters from ours when it starts.
+    """
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
 
 
 # --- everything below runs in the worker process -------------------------------------------

@@ -12,9 +12,9 @@ from evalrun.evals.metrics import rate, refusal_rate, target_is
 from evalrun.evals.scorers import choice_scorer
 from evalrun.evals.stats import wilson
 from evalrun.models.variant import BASE, Variant
+from evalrun.runner.inputs import limit_samples
 from evalrun.runner.journal import Journal
 from evalrun.runner.plan import build_requests
-from evalrun.runner.run import limit_samples
 from evalrun.runner.suite import load_suite
 
 
@@ -117,17 +117,17 @@ def test_journal_never_duplicates_and_survives_reopen(tmp_path: Path):
 def test_data_errors_name_file_and_row(tmp_path: Path):
     bad = tmp_path / "items.jsonl"
     bad.write_text('{"id": "a", "prompt": "p", "label": "harmful"}\n{not json}\n')
-    with pytest.raises(InputError, match=r"items.jsonl: row 2 is not valid JSON"):
+    with pytest.raises(InputError, match=r"items.jsonl.*row 2 is not valid JSON"):
         DataSource([tmp_path]).rows("items.jsonl")
     latin = tmp_path / "latin.csv"
     latin.write_bytes(b"id,prompt\n1,ok\n2,caf\xe9\n")
-    with pytest.raises(InputError, match=r"latin.csv: row 3 is not UTF-8"):
+    with pytest.raises(InputError, match=r"latin.csv.*row 3 is not UTF-8"):
         DataSource([tmp_path]).rows("latin.csv")
     (tmp_path / "empty.csv").write_text("id,prompt\n")
     with pytest.raises(InputError, match="no rows"):
         DataSource([tmp_path]).rows("empty.csv")
     (tmp_path / "cols.csv").write_text("id,prompt\n1,ok\n")
-    with pytest.raises(InputError, match="cols.csv: missing column"):
+    with pytest.raises(InputError, match="cols.csv.*missing column"):
         DataSource([tmp_path]).rows("cols.csv", columns=["label"])
 
 

@@ -145,7 +145,8 @@ def test_skipped_modification_and_odd_values_render(tmp_path: Path):
     run = make_run(tmp_path / "r", n_per_eval=10)
     results = json.loads((run / "results.json").read_text())
     results["variants"]["noise_attack"] = {"kind": "skipped", "skipped": "needs a GPU <b>here</b>"}
-    results["evals"]["bio_chem_knowledge"]["variants"]["base"]["metrics"]["accuracy"] = {"value": None, "n": 0, "ci": None}
+    accuracy = results["evals"]["bio_chem_knowledge"]["variants"]["base"]["metrics"]["accuracy"]
+    accuracy.update(value=None, n=0, ci=None)
     results["comparisons"]["bio_chem_knowledge"]["harmful_lora"]["retention"] = float("nan")  # json.dumps writes NaN
     (run / "results.json").write_text(json.dumps(results))
     html = write_report(run).read_text(encoding="utf-8")

@@ -1,0 +1,67 @@
+"""The first stage: everything about a run that can be checked before any model loads.
+
+A real model pays minutes (or hours) before generation ends, so a bad option, a
+suite that does not load, a missing judge or an unreachable cluster must fail
+here, as one-line input errors, with nothing written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from evalrun.evals.core import Eval
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
+from evalrun.evals.registry import load_eval
+from evalrun.models.ref import HUB_ID, check_model_dir
+from evalrun.models.variant import parse_variant_option
+from evalrun.runner.context import RunConfig, RunContext
+from evalrun.runner.suite import Suite, load_suite
+
+
+def limit_samples(ev: Eval, limit: int | None) -> Eval:
+    """The first `limit` samples in a stable pseudo-random order (balanced across kinds, same every run)."""
+    if not limit or limit >= len(ev.samples):
+        return ev
+    ordered = sorted(ev.samples, key=lambda s: hashlib.sha256(s.id.encode()).hexdigest())
+    keep = {s.id for s in ordered[:limit]}
+    ev.samples = [s for s in ev.samples if s.id in keep]
+    return ev
+
+
+def load_evals(suite: Suite, data: DataSource, limit: int | None) -> list[Eval]:
+    """The suite's evals, plus the elicitation probe when the suite trains attacks (measured in the same pass)."""
+    from evalrun.modify.elicit import PROBE_EVAL, needs_probe
+
+    names = list(suite.eval_names)
+    if needs_probe(suite.modifications) and PROBE_EVAL not in names:
+        names.append(PROBE_EVAL)
+    return [limit_samples(load_eval(name, data), limit) for name in names]
+
+
+def check_inputs(config: RunConfig) -> RunContext:
+    """The run's suite, data and evals, loaded and checked; an InputError before any model loads."""
+    if config.limit is not None and config.limit < 1:
+        raise InputError(f"--limit must be at least 1, got {config.limit}")
+    suite = load_suite(config.suite)
+    data = DataSource(config.data_dirs)
+    local = Path(config.model).expanduser()
+    if config.engine == "vllm" and config.model != "demo" and (local.exists() or not HUB_ID.match(config.model)):
+        check_model_dir(local)
+    evals = load_evals(suite, data, config.limit)
+    judged = [ev.name for ev in evals if ev.judged]
+    if judged and not config.judge:
+        raise InputError(f"eval {judged[0]} is graded by a judge model: pass --judge MODEL (a model dir, or demo)")
+    if config.judge_format:
+        from evalrun.evals.judge_formats import get_format
+
+        get_format(config.judge_format)
+    given = [parse_variant_option(spec) for spec in config.variants]
+    if len({v.name for v in given}) != len(given):
+        raise InputError("two --variant options share a name; give each --variant a unique name")
+    if config.ray is not None:  # join/start the cluster and check it can place the replicas
+        from evalrun.runner.ray_cluster import connect
+
+        connect(config.ray, config.options)
+    return RunContext(config, suite, data, evals, given)
