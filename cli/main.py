@@ -114,9 +114,9 @@ def cli(ctx: click.Context, **opts) -> None:
     from evalrun.reports.html import write_report
 
     write_report(outcome.run_dir, redact=redact)  # once, after the verdict it shows
-    from evalrun.rundir.files import release_run_dir
+    from evalrun.rundir.files import finish_run
 
-    release_run_dir(outcome.run_dir)  # evalrun #14: every file is written; the run dir is free again
+    finish_run(outcome.run_dir)  # evalrun #14: `complete` only now that the report and verdict exist
     ctx.exit(code)
 
 

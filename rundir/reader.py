@@ -16,6 +16,7 @@ from typing import Any
 
 from evalrun.evals.errors import InputError
 from evalrun.evals.metrics import MetricDefinition
+from evalrun.rundir.files import run_status
 from evalrun.rundir.migrate import migrate
 
 RESULTS, MANIFEST, SAMPLES, VERDICT, JUNIT, REPORT = (
@@ -96,6 +97,8 @@ def load_run(run_dir: Path) -> Run:
     if not isinstance(results, dict) or not isinstance(results.get("evals"), dict):
         raise InputError(f"{run_dir / RESULTS} has no `evals` mapping; is it an evalrun results file?")
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).exists() else {}
+    if isinstance(manifest, dict) and "status" in manifest:  # a killed run reads as interrupted (evalrun #14)
+        manifest["status"] = run_status(run_dir, manifest)
     verdict, stale = None, False
     if (run_dir / VERDICT).exists():
         verdict = read_json(run_dir / VERDICT)

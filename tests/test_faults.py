@@ -64,6 +64,13 @@ def test_flipped_bit_in_a_row_makes_it_missing_with_a_warning(tmp_path: Path, ca
     assert quarantined == [("k007", "checksum mismatch")]
 
 
+def test_dropped_rows_are_missing(tmp_path: Path):
+    j = Journal(tmp_path / "journal.sqlite")
+    j.add([_row(i) for i in range(3)])
+    j.drop(["k001"])
+    assert j.done_keys() == {"k000", "k002"}
+
+
 def test_flipped_bit_in_a_score_label_is_caught(tmp_path: Path):
     path = tmp_path / "journal.sqlite"
     j = Journal(path)
@@ -284,13 +291,21 @@ def test_second_process_on_a_run_dir_is_refused_and_a_killed_run_reads_interrupt
         files.release_run_dir(run)
 
 
-def test_complete_without_a_fresh_report_reads_interrupted(tmp_path: Path):
+def test_finishing_reads_complete_only_to_its_writer_and_interrupted_once_killed(tmp_path: Path):
+    """Results written, report not yet (`finishing`): the run's own gate and report see `complete`; a kill
+    before the report leaves no `complete` run without one; `finish_run` says complete once all exists."""
+    from evalrun.rundir.reader import load_run
+
     run = tmp_path / "run"
     run.mkdir()
-    files.write_json(run / files.MANIFEST, {"status": "complete"})
-    (run / files.RESULTS).write_text("{}")
-    assert files.run_status(run) == "interrupted"  # killed between results.json and report.html
-    (run / files.REPORT).write_text("<html>")
+    files.write_json(run / files.MANIFEST, {"status": files.FINISHING})
+    (run / files.RESULTS).write_text('{"evals": {}}')
+    assert files.run_status(run) == "interrupted"  # nobody holds it: killed between results and report
+    assert load_run(run).manifest["status"] == "interrupted"  # what gate, report and index read
+    files.lock_run_dir(run)
+    assert load_run(run).manifest["status"] == "complete"  # the writer's own gate and report
+    files.finish_run(run)
+    assert json.loads((run / files.MANIFEST).read_text())["status"] == "complete"
     assert files.run_status(run) == "complete"
     files.lock_run_dir(run)
     files.end_held_runs("failed")  # a finished run is never relabelled by a later error
