@@ -164,9 +164,16 @@ def provenance(run: Run) -> dict[str, Any]:
         "ident": [(k, v) for k, v in ident if v not in (None, "", " v")], "engine_loads": engines,
         "engine": [(k, v) for k, v in engine if v not in (None, "")],
         "engine_args": info.get("engine_args"), "engine_options": m.get("engine_options"),
-        "timings": m.get("timings") or {}, "counts": m.get("counts") or {},
+        "timings": _timings(m.get("timings") or {}), "counts": m.get("counts") or {},
         "evals": m.get("evals") or {}, "variants": m.get("variants") or [],
     }
+
+
+def _timings(t: dict[str, Any]) -> dict[str, Any]:
+    """Flat timing rows: the engine totals, then one row per pipeline stage."""
+    flat = {k: v for k, v in t.items() if not isinstance(v, dict)}
+    stages = t.get("stages") if isinstance(t.get("stages"), dict) else {}
+    return {**flat, **{f"stage {k}": v for k, v in stages.items()}}
 
 
 def verdict(run: Run) -> dict[str, Any] | None:
