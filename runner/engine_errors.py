@@ -50,8 +50,10 @@ def cause_of(e: BaseException, log_path: Path | None = None, offset: int = 0) ->
     if callable(errors):  # pydantic's ValidationError
         try:
             first = errors()[0]
-            where = ".".join(str(p) for p in first.get("loc") or ())
-            return _short(f"{where + ': ' if where else ''}{first.get('msg')}")
+            where = ".".join(str(p) for p in first.get("loc") or () if "[" not in str(p))  # not union branches
+            got = first.get("input")
+            got = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+            return _short(f"{where + ': ' if where else ''}{first.get('msg')}{got}")
         except (TypeError, IndexError, AttributeError, ValueError):
             pass
     own = _first_line(e)

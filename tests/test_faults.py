@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import typing
 from pathlib import Path
 
 import pytest
@@ -563,3 +564,20 @@ def test_double_ctrl_c_just_after_ready_ends_promptly(demo_model, long_suite: Pa
     _assert_no_engine_left(worker)
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
     assert Journal(out / "journal.sqlite").bad == 0
+
+
+def test_root_cause_of_a_validation_error():
+    """vLLM's config errors are pydantic ValidationErrors whose first line names only the class."""
+    pydantic = pytest.importorskip("pydantic")
+
+    class ParallelConfig(pydantic.BaseModel):
+        dtype: typing.Literal["auto", "float32"] | None = None
+        tensor_parallel_size: int = pydantic.Field(1, ge=1)
+
+    with pytest.raises(pydantic.ValidationError) as err:
+        ParallelConfig(tensor_parallel_size=0)
+    assert str(err.value).splitlines()[0] == "1 validation error for ParallelConfig"
+    assert cause_of(err.value) == "tensor_parallel_size: Input should be greater than or equal to 1 (got 0)"
+    with pytest.raises(pydantic.ValidationError) as err:
+        ParallelConfig(dtype="nonsense")
+    assert cause_of(err.value).startswith("dtype: Input should be 'auto' or 'float32' (got 'nonsense')")
