@@ -7,7 +7,6 @@ samples whose outcome changed. The page is static HTML with no script at all.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from evalrun.reports.embed import csp
 from evalrun.reports.meaning import HIGHER, NONE, describe, direction
 from evalrun.reports.paired import changed, load_slim, paired
 from evalrun.reports.templating import render, static
+from evalrun.rundir.files import write_atomic
 from evalrun.rundir.reader import Run, load_run
 
 MAX_LISTED = 200
@@ -80,8 +80,6 @@ def write_compare(run_a: Path, run_b: Path, out: Path | None = None, redact: boo
                   max_listed=MAX_LISTED, csp=csp(None), version=__version__,
                   css=static("base.css") + static("compare.css"), **data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, html)
     return out
 

@@ -35,6 +35,7 @@ from evalrun.evals.metrics import HARMFUL_REFUSAL, OVER_REFUSAL
 from evalrun.reports import levels
 from evalrun.reports import policy as policies
 from evalrun.reports.meaning import HIGHER, NONE, describe, direction
+from evalrun.rundir.files import write_json
 from evalrun.rundir.reader import JUNIT, RESULTS, VERDICT, Run, file_sha256, load_run
 
 
@@ -273,11 +274,8 @@ def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | No
         "model": (run.results.get("model") or {}).get("name"),
         "suite": (run.results.get("suite") or {}).get("name"),
     }
-    import json
 
-    tmp = run_dir / f".{VERDICT}.tmp"
-    tmp.write_text(json.dumps(verdict, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(run_dir / VERDICT)
+    write_json(run_dir / VERDICT, verdict)
     write_junit(run_dir / JUNIT, verdict, time.perf_counter() - started)
     if render_report and (run_dir / "report.html").exists():
         from evalrun.reports.html import previous_redaction, write_report

@@ -8,13 +8,13 @@ Content-Security-Policy allows only the page's own nonce'd script.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from evalrun import __version__
 from evalrun.reports import charts, summary, transcripts
 from evalrun.reports.embed import csp, new_token, safe_json
 from evalrun.reports.templating import render, static
+from evalrun.rundir.files import write_atomic
 from evalrun.rundir.reader import REPORT, RESULTS, SAMPLES, file_sha256, load_run
 
 
@@ -58,9 +58,7 @@ def write_report(run_dir: Path, redact: bool = False) -> Path:
         css=static("base.css") + static("report.css"), js=static("report.js"),
     )
     out = run_dir / REPORT
-    tmp = out.with_name(f".{REPORT}.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, html)
     return out
 
 

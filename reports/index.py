@@ -17,6 +17,7 @@ from evalrun.evals.errors import InputError
 from evalrun.reports.embed import csp, new_token
 from evalrun.reports.summary import key_figures
 from evalrun.reports.templating import render, static
+from evalrun.rundir.files import write_atomic
 from evalrun.rundir.migrate import migrate
 from evalrun.rundir.reader import MANIFEST, REPORT, RESULTS, file_sha256, read_json
 
@@ -104,8 +105,6 @@ def write_index(runs_dir: Path) -> Path:
     """Write RUNS_DIR/index.html; returns its path."""
     html = render_index(runs_dir)
     out = Path(runs_dir) / "index.html"
-    tmp = out.with_name(f".index.html.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, html)
     return out
 

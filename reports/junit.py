@@ -7,11 +7,12 @@ name and message is escaped; characters XML 1.0 cannot hold are dropped.
 
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+from evalrun.rundir.files import write_atomic
 
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -53,7 +54,5 @@ def junit_xml(verdict: dict[str, Any], seconds: float = 0.0) -> bytes:
 
 
 def write_junit(path: Path, verdict: dict[str, Any], seconds: float = 0.0) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(junit_xml(verdict, seconds))
-    tmp.replace(path)
+    write_atomic(path, junit_xml(verdict, seconds))
     return path

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evalrun import fileio
 from evalrun.evals.errors import InputError, RunError
 
 DEFAULT_RUNS_DIR = Path("evalrun-runs")
@@ -51,7 +52,10 @@ def prepare(run_dir: Path) -> Path:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe.write_text("ok")
     except OSError as e:
-        probe.unlink(missing_ok=True)
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:  # run_dir is a file, or was never made: there is no probe to remove
+            pass
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise disk_full(e, run_dir) from None
         raise InputError(f"cannot write to output dir {run_dir}: {e.strerror}; pass a writable --out") from None
@@ -167,13 +171,11 @@ def disk_full(e: BaseException, where: Path | None = None) -> DiskFullError | No
     return DiskFullError(f"the disk is full{place}; free some space and rerun the same command to resume")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """`fileio.write_atomic`, with a full disk as the one-line DiskFullError (partial files removed)."""
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        fileio.write_atomic(path, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise disk_full(e, path) or e from None
 
 

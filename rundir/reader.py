@@ -7,42 +7,28 @@ verdict.json the gate's last word. Nothing here needs the model or the engine.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalrun import fileio
 from evalrun.evals.errors import InputError
 from evalrun.evals.metrics import MetricDefinition
-from evalrun.rundir.files import run_status
+from evalrun.rundir.files import MANIFEST, REPORT, RESULTS, SAMPLES, read_json, run_status
 from evalrun.rundir.migrate import migrate
 
-RESULTS, MANIFEST, SAMPLES, VERDICT, JUNIT, REPORT = (
-    "results.json", "manifest.json", "samples.jsonl", "verdict.json", "junit.xml", "report.html",
-)
+VERDICT, JUNIT = "verdict.json", "junit.xml"
+__all__ = ["BASE", "JUNIT", "MANIFEST", "REPORT", "RESULTS", "SAMPLES", "VERDICT", "Run", "file_sha256",
+           "iter_sample_lines", "iter_samples", "label_of", "load_run", "pair_key", "parse_sample", "read_json"]
 BASE = "base"
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file, or an InputError that names it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path} not found; is {path.parent} a run directory?") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"cannot read {path}: {e}") from None
-
-
 def file_sha256(path: Path) -> str | None:
-    """Hex sha256 of a file (streamed), or None if it is absent."""
+    """Hex sha256 of a file, or None if it is absent."""
     try:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return fileio.file_sha256(path)
     except FileNotFoundError:
         return None
 
