@@ -177,7 +177,8 @@ class RayEngine:
                             s.pending = s.actor.load.remote(*self._load_args)
                         continue
                     except ray.exceptions.RayTaskError as e:
-                        raise RunError(f"generation failed on Ray replica {s.index}: {_cause(e)}") from None
+                        what = "could not load the model" if s.state == "starting" else "failed generating"
+                        raise RunError(f"Ray replica {s.index} {what}: {_cause(e)}") from None
                     if s.state == "starting":
                         s.info, s.state = out, "idle"
                         bars.label(s.index, out.get("host", ""))

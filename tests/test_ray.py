@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.vllm
+vllm = pytest.mark.vllm
 
 LIMIT = "6"
 KILL_AFTER_ROWS = 4
@@ -31,7 +31,7 @@ def adapter(demo_model: Path) -> Path:
     from evalrun.models.ref import resolve_model
     from evalrun.modify import build_variants
 
-    spec = {"name": "harmful_lora", "examples": 50, "batch_size": 10, "epochs": 1, "checkpoints": [5]}
+    spec = {"name": "harmful_lora", "checkpoints": []}  # the default attack: 25 steps, no durability checkpoints
     variants = build_variants([spec], resolve_model("demo", progress=False), seed=0, progress=False)
     return Path(next(v.path for v in variants if v.name == "harmful_lora"))
 
@@ -79,6 +79,7 @@ def _same_as_single(run_dir: Path, single: Path) -> None:
     assert _journal(run_dir) == (total, total)
 
 
+@vllm
 def test_two_replicas_give_the_single_engine_results(two_replicas: Path, single: Path):
     _same_as_single(two_replicas, single)
     samples = [json.loads(line) for line in (single / "samples.jsonl").read_text().splitlines()]
@@ -87,6 +88,7 @@ def test_two_replicas_give_the_single_engine_results(two_replicas: Path, single:
     assert sum(base[k] != lora[k] for k in base) >= 1, "the adapter should change some outputs, or the test is weak"
 
 
+@vllm
 def test_manifest_records_the_cluster(two_replicas: Path):
     info = json.loads((two_replicas / "manifest.json").read_text())["engine_info"]
     cluster = info["cluster"]
@@ -143,6 +145,7 @@ def _start_and_wait_for_rows(cmd: list[str], out: Path) -> subprocess.Popen:
     raise AssertionError(f"the run ended or stalled before {KILL_AFTER_ROWS} rows: {proc.poll()}")
 
 
+@vllm
 def test_killed_replica_is_replaced_and_nothing_is_lost(adapter: Path, single: Path, tmp_path: Path, evalrun_cmd):
     out = tmp_path / "killed-replica"
     proc = _start_and_wait_for_rows([*evalrun_cmd, *_args(out, adapter, "--ray", "--replicas", "2")], out)
@@ -159,6 +162,7 @@ def test_killed_replica_is_replaced_and_nothing_is_lost(adapter: Path, single: P
     assert sum(r["deaths"] for r in cluster["replicas"]) == 1
 
 
+@vllm
 def test_driver_sigkill_leaves_no_replica_and_rerun_resumes(adapter: Path, single: Path, tmp_path: Path,
                                                              evalrun_cmd, run_cli):
     out = tmp_path / "killed-driver"
@@ -179,6 +183,25 @@ def test_driver_sigkill_leaves_no_replica_and_rerun_resumes(adapter: Path, singl
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert f"generated {total - done}, resumed {done}" in rerun.stdout
     _same_as_single(out, single)
+
+
+def test_work_units_keep_variants_apart_and_shared_prefixes_together():
+    from evalrun.runner.plan import Request
+    from evalrun.runner.ray_pool import work_units
+
+    def req(variant: str, system: str, i: int) -> Request:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": f"q{i}"}]
+        return Request(f"{variant}{system}{i}", "e", 1, variant, str(i), 0, messages, 8, 0.0)
+
+    requests = [req(v, sys_prompt, i) for i in range(10) for v in ("base", "lora") for sys_prompt in ("A", "B")]
+    units = work_units(requests, replicas=2)
+    flat = [i for u in units for i in u]
+    assert sorted(flat) == list(range(len(requests)))  # every request exactly once
+    assert all(len({requests[i].variant for i in u}) == 1 for u in units)
+    assert len(units) >= 2 * 4  # enough units for a fast replica to take over a slow one's share
+    for variant in ("base", "lora"):
+        order = [requests[i].messages[0]["content"] for u in units for i in u if requests[i].variant == variant]
+        assert order == sorted(order), "requests sharing a system prompt should be handed out together"
 
 
 def test_bad_cluster_input_is_one_line_before_any_model_loads(tmp_path: Path, run_cli):
