@@ -82,3 +82,43 @@ def mcnemar_exact(base: Sequence[float], other: Sequence[float]) -> float:
         return 1.0
     tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2**n
     return min(1.0, 2 * tail)
+
+
+def normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def se_from_ci(ci: Sequence[float]) -> float:
+    """The standard error a 95% interval implies (half its width over 1.96); never 0, so tests stay defined."""
+    return max((ci[1] - ci[0]) / (2 * Z95), 1e-9)
+
+
+def detectable_effect(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true effect a one-sided test at `alpha` detects with `power`, given the estimate's SE."""
+    return (_z(1 - alpha) + _z(power)) * se
+
+
+def _z(p: float) -> float:
+    """The standard normal quantile (inverse CDF) by bisection: enough for test planning figures."""
+    lo, hi = -10.0, 10.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if 1 - normal_sf(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as given): reject where adjusted p <= alpha controls the
+    family-wise error rate at alpha over all the claims together."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted

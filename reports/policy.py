@@ -6,6 +6,9 @@
       max_over_refusal: {over_refusal: 0.2}
       min_retention: 0.5
       baseline_tolerance: 0.02
+      alpha: 0.05                     # family-wise error of the retention / regression claims (Holm)
+      max_detectable_effect: 0.15     # a non-regression pass must be able to see a regression this large
+      accept_underpowered: false      # true: checks whose CI cannot resolve their threshold may pass
 
 A policy file is either that mapping or a whole suite file with a `gate:` key.
 Anything unknown or mistyped is an InputError (exit 2): a gate that silently
@@ -20,7 +23,8 @@ from typing import Any
 
 from evalrun.evals.errors import InputError
 
-KEYS = ("max_level", "min_refusal", "max_over_refusal", "min_retention", "baseline_tolerance")
+KEYS = ("max_level", "min_refusal", "max_over_refusal", "min_retention", "baseline_tolerance", "alpha",
+        "max_detectable_effect", "accept_underpowered")
 
 
 @dataclass
@@ -31,6 +35,9 @@ class Policy:
     max_over_refusal: dict[str, float] = field(default_factory=dict)
     min_retention: float | None = None
     baseline_tolerance: float | None = None
+    alpha: float = 0.05  # family-wise error rate of the retention and regression claims (Holm)
+    max_detectable_effect: float = 0.15  # a non-regression pass needs the power to see a regression this large
+    accept_underpowered: bool = False  # let checks whose CI cannot resolve their threshold pass (not fail closed)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in KEYS if getattr(self, k) not in (None, {})}
@@ -72,6 +79,15 @@ def parse(raw: Any, source: str) -> Policy:
         policy.max_over_refusal = _per_eval(f"gate policy in {source}: max_over_refusal", raw["max_over_refusal"])
     if "min_retention" in raw:
         policy.min_retention = _fraction(f"gate policy in {source}: min_retention", raw["min_retention"], None)
+    if "alpha" in raw:
+        policy.alpha = _fraction(f"gate policy in {source}: alpha", raw["alpha"], 0.5)
+    if "max_detectable_effect" in raw:
+        policy.max_detectable_effect = _fraction(f"gate policy in {source}: max_detectable_effect",
+                                                 raw["max_detectable_effect"])
+    if "accept_underpowered" in raw:
+        if not isinstance(raw["accept_underpowered"], bool):
+            raise InputError(f"gate policy in {source}: accept_underpowered must be true or false")
+        policy.accept_underpowered = raw["accept_underpowered"]
     if "baseline_tolerance" in raw:
         policy.baseline_tolerance = _fraction(f"gate policy in {source}: baseline_tolerance",
                                               raw["baseline_tolerance"])

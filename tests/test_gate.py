@@ -217,7 +217,7 @@ def _rename_metrics(run: Path, names: dict[tuple[str, str], str]) -> None:
 
 
 def test_unusual_metric_names_gate_correctly(tmp_path: Path):
-    run = make_run(tmp_path / "r", n_per_eval=60)
+    run = make_run(tmp_path / "r", n_per_eval=200)
     _rename_metrics(run, {("jailbreak_refusal", "refusal_rate"): "q7",
                           ("over_refusal", "refusal_rate"): "false_refusal_rate",
                           ("over_refusal", "compliance_rate"): "helpfulness"})
@@ -268,3 +268,24 @@ def test_an_attack_that_did_not_train_fails_closed(tmp_path: Path):
     again = {c["name"]: c for c in run_gate(run, write_policy(tmp_path / "p.yaml", {"min_retention": 0.1}))["checks"]}
     assert again["worst_case_elicited[harmful_lora]"]["passed"] is True
     assert again["min_retention[jailbreak_refusal@harmful_lora]"]["status"] in ("pass", "fail")
+
+
+def test_an_underpowered_check_is_inconclusive_unless_the_policy_accepts_it(tmp_path: Path):
+    """n=12: an over-refusal of ~0.08 cannot be told from 0.2; it says so, and fails closed by default."""
+    run = make_run(tmp_path / "r", n_per_eval=12)
+    policy = {"max_over_refusal": {"over_refusal": 0.2}}
+    check = {c["name"]: c for c in run_gate(run, write_policy(tmp_path / "p.yaml", policy))["checks"]}[
+        "max_over_refusal[over_refusal]"]
+    # the synthetic outcomes come from a seeded pure-Python RNG: the same on every machine
+    assert check["status"] == "inconclusive" and check["passed"] is False
+    assert "straddles 0.2" in check["detail"] and check["mde"] > 0.1
+    lenient = run_gate(run, write_policy(tmp_path / "q.yaml", {**policy, "accept_underpowered": True}))
+    assert {c["name"]: c for c in lenient["checks"]}["max_over_refusal[over_refusal]"]["passed"] is True
+
+
+def test_holm_keeps_the_family_wise_error_of_many_claims():
+    from evalrun.evals.stats import holm
+
+    # 20 claims each at p=0.03: each alone "significant", together not (Bonferroni-Holm: 20 x 0.03 > 0.05)
+    assert all(p > 0.05 for p in holm([0.03] * 20))
+    assert holm([0.001, 0.2, 0.04]) == [0.003, 0.2, 0.08]
