@@ -8,6 +8,10 @@ count. The first repeat includes one-off warm-up (allocator, kernels); the best 
 figure to quote.
 
     .venv/bin/python bench/bench_training.py [--model DIR] [--repeats 3] [--epochs 5]
+
+Measured on the 2-core machine while other work ran (load average 11-16), demo model v1, 25 steps:
+before the one training loop (2 torch threads on busy cores) 128-165 tokens/s, 0.24-0.30 steps/s;
+after (threads = idle cores, here 1; length-bucketed batches) 732-794 tokens/s, 1.34-1.46 steps/s.
 """
 
 from __future__ import annotations
