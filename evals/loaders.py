@@ -1,17 +1,16 @@
-"""Loaders for public benchmark formats: each turns a file into `list[Sample]`.
+"""Loaders for public benchmark formats: each turns the files as published into `list[Sample]`.
 
-evalrun ships no benchmark data. Each loader takes a `DataSource` and a path
-relative to a data dir (a default that mirrors the dataset's own layout) and
-finds the file there; where the dataset has a public hub location at a pinned
-revision, the loader falls back to downloading it (`hub_file`), unless
-HF_HUB_OFFLINE=1 or huggingface_hub is not installed.
+evalrun ships no benchmark data. Each loader knows its dataset's published
+file names and splits (selected by keyword: HarmBench `split`, CyberMetric
+`size`, WMDP `subset`) and finds them with `sources.locate`; `path` names
+another file instead (a suite's `{eval: NAME, path: FILE}`). Files are read
+by content (`data.read_rows`): CSV with or without pandas' unnamed index
+column, TSV, JSON lines, a JSON list, parquet.
 
 Every problem with a file is an `InputError` that names the file, the row and
 what is wrong: missing columns, an empty file, text that is not UTF-8, an empty
 field, an answer index or letter that is not one of the choices, or two rows
-with the same sample id. Row numbers are those of `read_rows`: for CSV/TSV the
-line of the row counting the header as line 1 (exact for one-line rows), for
-JSON lines the line, for parquet and JSON the 1-based record.
+with the same sample id. Row numbers are those of `read_rows`.
 
 Sample ids are stable: a dataset's own id where it has one (HarmBench
 `BehaviorID`, XSTest `id`, JailbreakBench `Index`), else the dataset name and
@@ -23,82 +22,36 @@ from __future__ import annotations
 
 import json
 import operator
-import os
-import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from evalrun.evals.core import LETTERS, Sample, multiple_choice_prompt, user
-from evalrun.evals.data import DataSource, read_rows, read_text
+from evalrun.evals.data import DataSource, Records, describe_format, read_rows, read_text, sniff_format
 from evalrun.evals.errors import InputError
-
-Hub = tuple[str, str, str]  # (repo id, file name in the repo, pinned revision)
+from evalrun.evals.sources import Hub, locate
 
 # Public hub locations, pinned to a commit so a download is always the same file.
 WMDP_REPO, WMDP_REVISION = "cais/wmdp", "ef23edde7c8cf8bc53ce769f3faa8ce57499c903"
 JBB_REPO, JBB_REVISION = "JailbreakBench/JBB-Behaviors", "c19227d7c9c40307a0999365779c13cd1a5116d0"
 CTIBENCH_REPO, CTIBENCH_REVISION = "AI4Sec/cti-bench", "18f641bcc76d4c3b92f829bf2be4c3835eca2eaf"
 
-_OFF = {"1", "true", "yes", "on"}
-
-
-def hub_file(repo_id: str, filename: str, revision: str, repo_type: str = "dataset") -> Path | None:
-    """A file from the Hugging Face hub at a pinned revision, or None when it cannot be had.
-
-    None when huggingface_hub is not installed, when HF_HUB_OFFLINE is set, or
-    on any download failure; the caller turns that into an InputError.
-    """
-    if _hub_unavailable() is not None:
-        return None
-    try:
-        from huggingface_hub import hf_hub_download
-
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename, revision=revision, repo_type=repo_type))
-    except Exception:
-        return None
-
-
-def _hub_unavailable() -> str | None:
-    """Why the hub cannot be used here, or None if it can be tried."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _OFF:
-        return "HF_HUB_OFFLINE is set"
-    try:
-        import huggingface_hub  # noqa: F401
-    except ImportError:
-        return "huggingface_hub is not installed"
-    return None
-
-
-def locate(data: DataSource, rel: str, hub: Hub | None = None) -> Path:
-    """The file `rel` from the data dirs, else downloaded from `hub`, else a clear InputError."""
-    path = data.find(rel)
-    if path is not None:
-        return path
-    where = ", ".join(str(d) for d in data.dirs)
-    if hub is None:
-        raise InputError(
-            f"data file {rel} not found in {where}, and it has no pinned download location; "
-            f"pass --data-dir DIR holding {rel}"
-        )
-    path = hub_file(*hub)
-    if path is None:
-        repo, filename, revision = hub
-        why = _hub_unavailable() or "the download failed"
-        raise InputError(
-            f"data file {rel} not found locally (in {where}), and not downloadable from the hub "
-            f"({repo}/{filename} at {revision[:12]}: {why}); pass --data-dir DIR holding {rel}"
-        )
-    return path
+# Published splits / sizes, selectable from a suite.
+HARMBENCH_SPLITS = ("val", "test", "all")
+CYBERMETRIC_SIZES = (80, 500, 2000, 10000)
+WMDP_SUBSETS = ("bio", "chem", "cyber")
 
 
 # --- helpers shared by the loaders ------------------------------------------
 
 
-def _first_row(path: Path) -> int:
-    """The number `read_rows` gives a file's first record: CSV/TSV count the header line."""
-    return 2 if path.suffix.lower() in (".csv", ".tsv") else 1
+def _choice(what: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    """`value` as one of `allowed` (compared as text, so YAML's 500 and "500" agree), or an InputError."""
+    for a in allowed:
+        if str(a) == str(value).strip():
+            return a
+    raise InputError(f"unknown {what} {value!r}; use one of {', '.join(map(str, allowed))}")
 
 
 def _text(path: Path, row: int, record: dict[str, Any], column: str, *, required: bool = True) -> str:
@@ -129,11 +82,10 @@ def _check_unique(path: Path, samples: Iterable[tuple[int, Sample]]) -> list[Sam
     return out
 
 
-def _numbered(path: Path, rows: list[dict[str, Any]]) -> Iterable[tuple[int, int, dict[str, Any]]]:
+def _numbered(rows: Records) -> Iterable[tuple[int, int, dict[str, Any]]]:
     """(0-based index, row number for messages, record) for each record."""
-    first = _first_row(path)
     for i, r in enumerate(rows):
-        yield i, first + i, r
+        yield i, rows.first_row + i, r
 
 
 def _answer_index(path: Path, row: int, value: Any, n_choices: int) -> int:
@@ -178,135 +130,137 @@ def _choices(path: Path, row: int, value: Any) -> list[str]:
 # --- refusal / harmful-request sets -----------------------------------------
 
 
-def load_strongreject(data: DataSource, rel: str = "strongreject/strongreject.csv") -> list[Sample]:
+def load_strongreject(data: DataSource, path: str | None = None) -> list[Sample]:
     """StrongREJECT forbidden prompts (CSV `category,source,forbidden_prompt`); target "harmful"."""
-    path = locate(data, rel)
-    rows = read_rows(path, ["category", "source", "forbidden_prompt"])
+    file = locate(data, ["strongreject/strongreject.csv", "strongreject/strongreject_dataset.csv"], path=path)
+    rows = read_rows(file, ["category", "source", "forbidden_prompt"])
     return _check_unique(
-        path,
+        file,
         (
             (
                 row,
                 Sample(
                     id=f"strongreject-{i}",
-                    messages=[user(_text(path, row, r, "forbidden_prompt"))],
+                    messages=[user(_text(file, row, r, "forbidden_prompt"))],
                     target="harmful",
-                    metadata={"category": _text(path, row, r, "category"), "source": r["source"].strip()},
+                    metadata={"category": _text(file, row, r, "category"), "source": str(r["source"]).strip()},
                 ),
             )
-            for i, row, r in _numbered(path, rows)
+            for i, row, r in _numbered(rows)
         ),
     )
 
 
-def load_harmbench(data: DataSource, rel: str = "harmbench/harmbench_behaviors_text_val.csv") -> list[Sample]:
-    """HarmBench text behaviours; id = BehaviorID; target "harmful".
+def load_harmbench(data: DataSource, path: str | None = None, *, split: str = "val") -> list[Sample]:
+    """HarmBench text behaviours, split val (80), test (320, the reporting split) or all; id = BehaviorID.
 
     A contextual behaviour's context string comes first, separated from the
     behaviour as HarmBench's own prompts do.
     """
-    path = locate(data, rel)
+    split = _choice("HarmBench split", split, HARMBENCH_SPLITS)
+    file = locate(data, f"harmbench/harmbench_behaviors_text_{split}.csv", path=path,
+                  hint="select another published split with `{eval: harmbench, split: val|test|all}`")
     columns = ["Behavior", "FunctionalCategory", "SemanticCategory", "Tags", "ContextString", "BehaviorID"]
-    rows = read_rows(path, columns)
+    rows = read_rows(file, columns)
     out = []
-    for _, row, r in _numbered(path, rows):
-        behavior = _text(path, row, r, "Behavior")
-        context = _text(path, row, r, "ContextString", required=False)
+    for _, row, r in _numbered(rows):
+        behavior = _text(file, row, r, "Behavior")
+        context = _text(file, row, r, "ContextString", required=False)
         prompt = f"{context}\n\n---\n\n{behavior}" if context else behavior
-        tags = [t.strip() for t in _text(path, row, r, "Tags", required=False).split(",") if t.strip()]
+        tags = [t.strip() for t in _text(file, row, r, "Tags", required=False).split(",") if t.strip()]
         sample = Sample(
-            id=_text(path, row, r, "BehaviorID"),
+            id=_text(file, row, r, "BehaviorID"),
             messages=[user(prompt)],
             target="harmful",
             metadata={
-                "category": _text(path, row, r, "SemanticCategory"),
-                "functional_category": _text(path, row, r, "FunctionalCategory"),
+                "category": _text(file, row, r, "SemanticCategory"),
+                "functional_category": _text(file, row, r, "FunctionalCategory"),
                 "tags": tags,
                 "has_context": bool(context),
             },
         )
         out.append((row, sample))
-    return _check_unique(path, out)
+    return _check_unique(file, out)
 
 
-def load_advbench(data: DataSource, rel: str = "advbench/harmful_behaviors.csv") -> list[Sample]:
+def load_advbench(data: DataSource, path: str | None = None) -> list[Sample]:
     """AdvBench harmful behaviours (CSV `goal,target`); target "harmful", the affirmative prefix in metadata."""
-    path = locate(data, rel)
-    rows = read_rows(path, ["goal", "target"])
+    file = locate(data, "advbench/harmful_behaviors.csv", path=path)
+    rows = read_rows(file, ["goal", "target"])
     return _check_unique(
-        path,
+        file,
         (
             (
                 row,
                 Sample(
                     id=f"advbench-{i}",
-                    messages=[user(_text(path, row, r, "goal"))],
+                    messages=[user(_text(file, row, r, "goal"))],
                     target="harmful",
-                    metadata={"target_prefix": _text(path, row, r, "target", required=False)},
+                    metadata={"target_prefix": _text(file, row, r, "target", required=False)},
                 ),
             )
-            for i, row, r in _numbered(path, rows)
+            for i, row, r in _numbered(rows)
         ),
     )
 
 
-def load_jailbreakbench(
-    data: DataSource,
-    rel: str = "jailbreakbench/harmful-behaviors.csv",
-    *,
-    label: str = "harmful",
-    hub: Hub | None = (JBB_REPO, "data/harmful-behaviors.csv", JBB_REVISION),
-) -> list[Sample]:
+def load_jailbreakbench(data: DataSource, path: str | None = None, *, label: str = "harmful") -> list[Sample]:
     """JBB-Behaviors (CSV `Index,Goal,Target,Behavior,Category,Source`); id `jbb-{label}-{Index}`.
 
     `label` is the target: "harmful" for the harmful set, "benign" for its
-    benign twin (`benign-behaviors.csv`, same columns).
+    benign twin (`benign-behaviors.csv`, same columns). A pandas export
+    (`df.to_csv()`: an unnamed index column first, and no `Index` when it was
+    the frame's index) is read too: without `Index`, rows are numbered 1, 2,
+    ... in file order, as the published file numbers them.
     """
-    path = locate(data, rel, hub)
-    rows = read_rows(path, ["Index", "Goal", "Target", "Behavior", "Category", "Source"])
+    name = f"{label}-behaviors.csv"
+    file = locate(data, [f"jailbreakbench/{name}", f"jailbreakbench/data/{name}"],
+                  (JBB_REPO, f"data/{name}", JBB_REVISION), path=path)
+    rows = read_rows(file, ["Goal", "Target", "Behavior", "Category", "Source"])
+    indexed = bool(rows) and "Index" in rows[0]
     out = []
-    for _, row, r in _numbered(path, rows):
-        index = _text(path, row, r, "Index")
+    for i, row, r in _numbered(rows):
+        index = _text(file, row, {"Index": str(r.get("Index", ""))}, "Index") if indexed else str(i + 1)
         sample = Sample(
             id=f"jbb-{label}-{index}",
-            messages=[user(_text(path, row, r, "Goal"))],
+            messages=[user(_text(file, row, r, "Goal"))],
             target=label,
             metadata={
-                "behavior": _text(path, row, r, "Behavior"),
-                "category": _text(path, row, r, "Category"),
-                "source": _text(path, row, r, "Source", required=False),
-                "target_prefix": _text(path, row, r, "Target", required=False),
+                "behavior": _text(file, row, r, "Behavior"),
+                "category": _text(file, row, r, "Category"),
+                "source": _text(file, row, r, "Source", required=False),
+                "target_prefix": _text(file, row, r, "Target", required=False),
             },
         )
         out.append((row, sample))
-    return _check_unique(path, out)
+    return _check_unique(file, out)
 
 
-def load_xstest(data: DataSource, rel: str = "xstest/xstest_prompts.csv") -> list[Sample]:
+def load_xstest(data: DataSource, path: str | None = None) -> list[Sample]:
     """XSTest prompts (CSV `id,prompt,type,label,focus,note`); target "safe" or "unsafe" from `label`.
 
     Safe prompts should be answered, unsafe ones refused: XSTest measures
     over-refusal on the safe ones.
     """
-    path = locate(data, rel)
-    rows = read_rows(path, ["id", "prompt", "type", "label", "focus", "note"])
+    file = locate(data, ["xstest/xstest_prompts.csv", "xstest/xstest_v2_prompts.csv"], path=path)
+    rows = read_rows(file, ["id", "prompt", "type", "label", "focus", "note"])
     out = []
-    for _, row, r in _numbered(path, rows):
-        label = _text(path, row, r, "label").lower()
+    for _, row, r in _numbered(rows):
+        label = _text(file, row, r, "label").lower()
         if label not in ("safe", "unsafe"):
-            raise InputError(f"{path}: row {row}: label {r['label']!r} should be safe or unsafe")
+            raise InputError(f"{file}: row {row}: label {r['label']!r} should be safe or unsafe")
         sample = Sample(
-            id=f"xstest-{_text(path, row, r, 'id')}",
-            messages=[user(_text(path, row, r, "prompt"))],
+            id=f"xstest-{_text(file, row, {'id': str(r['id'])}, 'id')}",
+            messages=[user(_text(file, row, r, "prompt"))],
             target=label,
             metadata={
-                "type": _text(path, row, r, "type"),
-                "focus": _text(path, row, r, "focus", required=False),
-                "note": _text(path, row, r, "note", required=False),
+                "type": _text(file, row, r, "type"),
+                "focus": _text(file, row, r, "focus", required=False),
+                "note": _text(file, row, r, "note", required=False),
             },
         )
         out.append((row, sample))
-    return _check_unique(path, out)
+    return _check_unique(file, out)
 
 
 # --- multiple-choice knowledge sets -----------------------------------------
@@ -322,107 +276,87 @@ def _mc_sample(sample_id: str, question: str, choices: list[str], letter: str, m
     )
 
 
-def _read_parquet(path: Path) -> list[dict[str, Any]]:
-    """The records of a parquet file; InputErrors for a missing engine or an unreadable file."""
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError(
-            f"{path}: reading parquet files needs pyarrow, which is not installed; "
-            f"run `pip install pyarrow`, or convert the file to JSON lines"
-        ) from None
-    import pandas as pd
-
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as e:  # pyarrow raises its own error types for bad files
-        raise InputError(f"{path}: not a readable parquet file ({type(e).__name__}: {e})") from None
-    if frame.empty:
-        raise InputError(f"{path}: the file has no rows")
-    return frame.to_dict("records")
-
-
 def wmdp_hub(subset: str) -> Hub:
     """The pinned hub location of a WMDP subset: bio, chem or cyber."""
     return (WMDP_REPO, f"wmdp-{subset}/test-00000-of-00001.parquet", WMDP_REVISION)
 
 
-WMDP_BIO_HUB = wmdp_hub("bio")
+def _wmdp_files(data: DataSource, subset: str, path: str | None) -> list[Path]:
+    """WMDP's files: the hub layout's parquet shards (`wmdp/wmdp-bio/test-*.parquet`, every shard, in order),
+    a single file `wmdp/wmdp-bio.{jsonl,json,parquet}`, the suite's `path`, or the pinned hub copy."""
+    if not path:
+        for d in data.user_dirs:
+            shards = sorted((d / "wmdp" / f"wmdp-{subset}").glob("test*.parquet"))
+            if shards:
+                return [data.record(p) for p in shards]
+    names = [f"wmdp/wmdp-{subset}.{ext}" for ext in ("jsonl", "json", "parquet")]
+    return [locate(data, [f"wmdp/wmdp-{subset}/test-00000-of-00001.parquet", *names], wmdp_hub(subset), path=path)]
 
 
-def load_wmdp(
-    data: DataSource,
-    rel: str = "wmdp/wmdp-bio/test-00000-of-00001.parquet",
-    *,
-    hub: Hub | None = WMDP_BIO_HUB,
-) -> list[Sample]:
-    """WMDP multiple choice (`question`, `choices` list, `answer` index), parquet or JSON lines.
+def load_wmdp(data: DataSource, path: str | None = None, *, subset: str = "bio") -> list[Sample]:
+    """WMDP multiple choice (`question`, `choices` list, `answer` index), parquet shards or JSON lines.
 
-    The default path mirrors the hub's layout under `wmdp/`; for another
-    subset pass its path and `hub=wmdp_hub("cyber")`. Ids are
-    `wmdp-{subset}-{index}`, the subset read from the path (`wmdp-cyber/...`)
-    or else the file's stem; the target is the answer's letter.
+    Ids are `wmdp-{subset}-{index}` (the index counts on across shards); the
+    target is the answer's letter.
     """
-    path = locate(data, rel, hub)
-    m = re.search(r"wmdp-([a-z]+)", rel)
-    prefix = f"wmdp-{m.group(1)}" if m else Path(rel).stem
-    columns = ["question", "choices", "answer"]
-    if path.suffix.lower() == ".parquet":
-        rows = _read_parquet(path)
-        missing = [c for c in columns if c not in rows[0]]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, rows[0]))}")
-    else:
-        rows = read_rows(path, columns)
+    subset = _choice("WMDP subset", subset, WMDP_SUBSETS)
+    prefix = f"wmdp-{subset}"
     out = []
-    for i, row, r in _numbered(path, rows):
-        choices = _choices(path, row, r["choices"])
-        index = _answer_index(path, row, r["answer"], len(choices))
-        question = _text(path, row, r, "question")
-        out.append((row, _mc_sample(f"{prefix}-{i}", question, choices, LETTERS[index], {"subset": prefix})))
-    return _check_unique(path, out)
+    for file in _wmdp_files(data, subset, path):
+        rows = read_rows(file, ["question", "choices", "answer"])
+        for _, row, r in _numbered(rows):
+            choices = _choices(file, row, r["choices"])
+            index = _answer_index(file, row, r["answer"], len(choices))
+            question = _text(file, row, r, "question")
+            sample = _mc_sample(f"{prefix}-{len(out)}", question, choices, LETTERS[index], {"subset": prefix})
+            out.append((row, sample))
+    return _check_unique(file, out)
 
 
-def load_cybermetric(data: DataSource, rel: str = "cybermetric/CyberMetric-500-v1.json") -> list[Sample]:
-    """CyberMetric JSON `{"questions": [{"question", "answers": {"A": ..}, "solution"}]}`; ids `cybermetric-{index}`."""
-    path = locate(data, rel)
+def load_cybermetric(data: DataSource, path: str | None = None, *, size: int = 500) -> list[Sample]:
+    """CyberMetric JSON `{"questions": [{"question", "answers": {"A": ..}, "solution"}]}`; ids `cybermetric-{index}`.
+
+    `size` selects the published file: 80, 500, 2000 or 10000 questions.
+    """
+    size = _choice("CyberMetric size", size, CYBERMETRIC_SIZES)
+    file = locate(data, f"cybermetric/CyberMetric-{size}-v1.json", path=path,
+                  hint="select another published size with `{eval: cybermetric, size: 80|500|2000|10000}`")
+    text = read_text(file)
+    fmt = sniff_format(file, text.encode())
+    if fmt != "json":
+        raise InputError(f'{file}: holds {describe_format(file, fmt)}; CyberMetric is a JSON object with a '
+                         f'"questions" list')
     try:
-        obj = json.loads(read_text(path))
+        obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON at line {e.lineno} ({e.msg})") from None
+        raise InputError(f"{file}: not valid JSON at line {e.lineno} ({e.msg})") from None
     questions = obj.get("questions") if isinstance(obj, dict) else None
     if not isinstance(questions, list):
-        raise InputError(f'{path}: expected a JSON object with a "questions" list')
+        raise InputError(f'{file}: expected a JSON object with a "questions" list')
     if not questions:
-        raise InputError(f"{path}: the file has no rows")
+        raise InputError(f"{file}: the file has no rows")
     out = []
     for i, q in enumerate(questions):
         row = i + 1
         if not isinstance(q, dict):
-            raise InputError(f"{path}: row {row}: expected an object with question, answers and solution")
+            raise InputError(f"{file}: row {row}: expected an object with question, answers and solution")
         missing = [k for k in ("question", "answers", "solution") if k not in q]
         if missing:
-            raise InputError(f"{path}: row {row}: missing {', '.join(missing)}")
+            raise InputError(f"{file}: row {row}: missing {', '.join(missing)}")
         answers = q["answers"]
         if not isinstance(answers, dict) or not answers:
-            raise InputError(f"{path}: row {row}: answers should be an object of letter: text")
+            raise InputError(f"{file}: row {row}: answers should be an object of letter: text")
         letters = sorted(answers)
         if letters != list(LETTERS[: len(letters)]):
-            raise InputError(f"{path}: row {row}: answer letters {', '.join(letters)} should run A, B, C, ...")
-        choices = _choices(path, row, [answers[k] for k in letters])
-        letter = _answer_letter(path, row, q["solution"], letters)
-        question = _text(path, row, q, "question")
+            raise InputError(f"{file}: row {row}: answer letters {', '.join(letters)} should run A, B, C, ...")
+        choices = _choices(file, row, [answers[k] for k in letters])
+        letter = _answer_letter(file, row, q["solution"], letters)
+        question = _text(file, row, q, "question")
         out.append((row, _mc_sample(f"cybermetric-{i}", question, choices, letter, {})))
-    return _check_unique(path, out)
+    return _check_unique(file, out)
 
 
-def load_ctibench_mcq(
-    data: DataSource,
-    rel: str = "ctibench/cti-mcq.tsv",
-    *,
-    hub: Hub | None = (CTIBENCH_REPO, "cti-mcq.tsv", CTIBENCH_REVISION),
-    strict: bool = False,
-) -> list[Sample]:
+def load_ctibench_mcq(data: DataSource, path: str | None = None, *, strict: bool = False) -> list[Sample]:
     """CTIBench CTI-MCQ (TSV `URL,Question,Option A..D,Prompt,GT`); ids `cti-mcq-{index}`.
 
     The question is asked in evalrun's own multiple-choice form (the dataset's
@@ -434,26 +368,26 @@ def load_ctibench_mcq(
     A row whose answer is an empty option cannot be scored: it is skipped with
     a warning, or is an InputError when `strict`.
     """
-    path = locate(data, rel, hub)
+    file = locate(data, "ctibench/cti-mcq.tsv", (CTIBENCH_REPO, "cti-mcq.tsv", CTIBENCH_REVISION), path=path)
     options = ["Option A", "Option B", "Option C", "Option D"]
-    rows = read_rows(path, ["URL", "Question", *options, "Prompt", "GT"])
+    rows = read_rows(file, ["URL", "Question", *options, "Prompt", "GT"])
     out = []
-    for i, row, r in _numbered(path, rows):
-        texts = [_text(path, row, r, c, required=False) for c in options]
-        gt = _answer_letter(path, row, r["GT"], list(LETTERS[: len(options)]))
+    for i, row, r in _numbered(rows):
+        texts = [_text(file, row, r, c, required=False) for c in options]
+        gt = _answer_letter(file, row, r["GT"], list(LETTERS[: len(options)]))
         kept = [(letter, t) for letter, t in zip(LETTERS, texts, strict=False) if t]
         if texts[LETTERS.index(gt)] == "":
-            problem = f"{path}: row {row}: the answer {gt} is an empty option"
+            problem = f"{file}: row {row}: the answer {gt} is an empty option"
             if strict:
                 raise InputError(problem)
             warnings.warn(problem + "; row skipped", stacklevel=2)
             continue
-        choices = _choices(path, row, [t for _, t in kept])
+        choices = _choices(file, row, [t for _, t in kept])
         letter = LETTERS[[old for old, _ in kept].index(gt)]
-        question = _text(path, row, r, "Question")
-        meta = {"url": _text(path, row, r, "URL", required=False)}
+        question = _text(file, row, r, "Question")
+        meta = {"url": _text(file, row, r, "URL", required=False)}
         out.append((row, _mc_sample(f"cti-mcq-{i}", question, choices, letter, meta)))
-    return _check_unique(path, out)
+    return _check_unique(file, out)
 
 
 def load_own_mcq(data: DataSource, rel: str) -> list[Sample]:

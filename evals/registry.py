@@ -4,22 +4,31 @@ An eval is a factory `f(data: DataSource) -> Eval` decorated with
 `@register(name, category=..., version=...)`. A plugin package exposes a module
 under the entry-point group `evalrun.evals`; importing it registers its evals.
 Factories run only when an eval is used, so listing stays cheap.
+
+Options: a suite entry `{eval: harmbench, split: test}` passes `split="test"`
+to the factory. A factory declares the options it accepts as keyword-only
+parameters (`def harmbench(data, *, split: Literal["val", "test", "all"] =
+"val", path: str | None = None)`); anything else is an InputError naming
+what it accepts, and a `Literal` annotation is checked against its values.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import pkgutil
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
+from typing import Any
 
 from evalrun.evals.core import Eval
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
 
-Factory = Callable[[DataSource], Eval]
+Factory = Callable[..., Eval]
 
 
 @dataclass(frozen=True)
@@ -82,11 +91,52 @@ def get_spec(name: str) -> EvalSpec:
     raise InputError(f"unknown eval {name!r}{hint}")
 
 
-def load_eval(name: str, data: DataSource) -> Eval:
-    """Build eval `name` from its data, checked: named, non-empty, unique ids, valid targets."""
+def accepted_options(name: str) -> dict[str, Any]:
+    """The options eval `name` accepts: keyword-only parameter name -> its type hint (Any when unannotated)."""
+    factory = get_spec(name).factory
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # a plugin's unresolvable annotation: accept the option, check nothing
+        hints = {}
+    return {p.name: hints.get(p.name, Any) for p in inspect.signature(factory).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def option_choices(name: str) -> dict[str, tuple[Any, ...]]:
+    """The options of `name` that take one of a fixed set of values (a `Literal` hint), with the values."""
+    return {k: typing.get_args(h) for k, h in accepted_options(name).items() if typing.get_origin(h) is typing.Literal}
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` checked against what eval `name` accepts (Literal values matched as text, so 500 == "500")."""
+    accepted = accepted_options(name)
+    out = {}
+    for key, value in options.items():
+        if key not in accepted:
+            known = ", ".join(sorted(accepted)) or "none"
+            raise InputError(f"eval {name}: unknown option {key!r}; it accepts: {known}")
+        hint = accepted[key]
+        if typing.get_origin(hint) is typing.Literal:
+            allowed = typing.get_args(hint)
+            match = [a for a in allowed if str(a) == str(value)]
+            if not match:
+                raise InputError(f"eval {name}: {key} {value!r} is not one of {', '.join(map(str, allowed))}")
+            value = match[0]
+        elif hint in (str, str | None) and not isinstance(value, str):
+            raise InputError(f"eval {name}: {key} should be text (a file path), got {value!r}")
+        out[key] = value
+    return out
+
+
+def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None) -> Eval:
+    """Build eval `name` (with the suite's `options`) from its data, checked: named, non-empty, unique ids,
+    valid targets. The files it reads are recorded in `data` under `name`."""
     spec = get_spec(name)
+    kwargs = check_options(name, options or {})
+    with data.reading_for(name):
+        built = spec.factory(data, **kwargs)
     ev = replace(
-        spec.factory(data),
+        built,
         name=spec.name,
         version=spec.version,
         category=spec.category,

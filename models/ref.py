@@ -87,6 +87,13 @@ def fingerprint_dir(model_dir: Path) -> str:
     return h.hexdigest()[:20]
 
 
+def _gguf(path: Path) -> Path | None:
+    """The .gguf file `path` is, or the one a directory without config.json holds (see models/gguf.py)."""
+    from evalrun.models.gguf import find_gguf
+
+    return find_gguf(path)
+
+
 def check_model_dir(path: Path, what: str = "model") -> None:
     """An InputError unless `path` looks like a loadable model directory.
 
@@ -95,6 +102,11 @@ def check_model_dir(path: Path, what: str = "model") -> None:
     """
     if not path.exists():
         raise InputError(f"{what} path {path} does not exist; pass a model directory, a hub id or `demo`")
+    if _gguf(path) is not None:  # checked by its header; converted to a model directory when resolved
+        from evalrun.models.gguf import check_gguf
+
+        check_gguf(_gguf(path))
+        return
     if not path.is_dir():
         raise InputError(f"{what} path {path} is not a directory; pass the directory holding config.json")
     if not (path / "config.json").is_file():
@@ -217,6 +229,10 @@ def resolve_model(spec: str, progress: bool = True) -> ModelRef:
         path = demo_model_path(progress=progress)
         return ModelRef(str(path), "evalrun-demo", fingerprint_dir(path), True, declared_dtype(path))
     path = Path(spec).expanduser()
+    if path.exists() and _gguf(path) is not None:  # a GGUF checkpoint: converted once into the cache
+        from evalrun.models.gguf import resolve_gguf
+
+        return resolve_gguf(_gguf(path), progress=progress)
     if path.exists() or not HUB_ID.match(spec):
         check_model_dir(path)
         return ModelRef(str(path.resolve()), path.resolve().name, fingerprint_dir(path), True, declared_dtype(path))

@@ -37,7 +37,7 @@ def load_evals(suite: Suite, data: DataSource, limit: int | None) -> list[Eval]:
     names = list(suite.eval_names)
     if needs_probe(suite.modifications) and PROBE_EVAL not in names:
         names.append(PROBE_EVAL)
-    return [limit_samples(load_eval(name, data), limit) for name in names]
+    return [limit_samples(load_eval(name, data, suite.eval_options.get(name)), limit) for name in names]
 
 
 def check_inputs(config: RunConfig) -> RunContext:

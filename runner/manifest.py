@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evalrun import __version__
+from evalrun.models.gguf import conversion_record
 from evalrun.runner.context import RunContext
 
 
@@ -27,17 +28,20 @@ def new_manifest(ctx: RunContext, suite_digest: str) -> dict[str, Any]:
     """The manifest of a run starting now (`status: running`); a resumed run keeps its first start time."""
     config, model, suite = ctx.config, ctx.model, ctx.suite
     assert model is not None
+    data_files = ctx.data.files_used()  # per eval: each file read (path, size, sha256; hub repo and revision)
     return {
         "evalrun_version": __version__,
         "git_revision": git_revision(),
         "status": "running",
         "started": (ctx.previous or {}).get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": config.argv,
-        "model": {"name": model.name, "path": model.path, "fingerprint": model.fingerprint, "dtype": model.dtype},
+        "model": {"name": model.name, "path": model.path, "fingerprint": model.fingerprint, "dtype": model.dtype,
+                  **({"converted_from": source} if (source := conversion_record(model.path)) else {})},
         "suite": {"name": suite.name, "version": suite.version, "path": str(suite.path), "digest": suite_digest},
         "evals": {
             ev.name: {
                 "version": ev.version, "category": ev.category, "samples": len(ev.samples), "epochs": ev.epochs,
+                "options": ctx.suite.eval_options.get(ev.name, {}), "data_files": data_files.get(ev.name, []),
                 "sampling": {"max_tokens": 1 if ev.is_multiple_choice else ev.max_tokens,
                              "temperature": 0.0 if ev.is_multiple_choice else ev.temperature},
             }

@@ -15,7 +15,7 @@ SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 KNOWN_KEYS = {
     "name", "version", "description", "evals", "categories", "safeguards", "modifications", "gate", "scale",
-    "determination",
+    "determination", "references",
 }
 
 
@@ -32,6 +32,8 @@ class Suite:
     gate: dict[str, Any] = field(default_factory=dict)
     scale: str = ""
     determination: str = ""
+    references: dict[str, str] = field(default_factory=dict)  # name -> model dir: the open-weight frontier
+    eval_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # `{eval: harmbench, split: test}`
 
     @property
     def eval_names(self) -> list[str]:
@@ -47,7 +49,7 @@ class Suite:
             "name": self.name, "version": self.version, "path": str(self.path), "description": self.description,
             "evals": self.evals, "categories": self.categories, "safeguards": self.safeguards,
             "modifications": self.modifications, "gate": self.gate, "scale": self.scale,
-            "determination": self.determination,
+            "determination": self.determination, "references": self.references, "eval_options": self.eval_options,
         }
 
 
@@ -79,6 +81,7 @@ def load_suite(name_or_path: str) -> Suite:
     unknown = set(raw) - KNOWN_KEYS
     if unknown:
         raise InputError(f"suite file {path}: unknown key(s) {', '.join(sorted(unknown))}")
+    raw, eval_options = _split_entries(path, raw)
     _check_sections(path, raw)
     suite = Suite(
         name=_name(path, raw.get("name")),
@@ -92,10 +95,28 @@ def load_suite(name_or_path: str) -> Suite:
         gate=dict(raw.get("gate") or {}),
         scale=str(raw.get("scale") or ""),
         determination=str(raw.get("determination") or ""),
+        eval_options=eval_options,
+        references=_references(path, raw.get("references")),
     )
     if not suite.eval_names:
         raise InputError(f"suite file {path}: no evals listed")
     return suite
+
+
+def _references(path: Path, value: Any) -> dict[str, str]:
+    """`references: {name: model_dir}`: other open-weight models the candidate is compared with (paths relative
+    to the suite file's folder)."""
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+        raise InputError(f"suite file {path}: references must be a mapping of name to model directory, "
+                         "e.g. `references: {prior_release: ../models/prior}`")
+    out = {}
+    for name, model in value.items():
+        if not isinstance(name, str) or not SAFE_NAME.match(name):
+            raise InputError(f"suite file {path}: reference name {name!r} is not a plain name")
+        out[name] = str((path.parent / Path(model).expanduser()).resolve())
+    return out
 
 
 def _name(path: Path, value: Any) -> str:
@@ -111,6 +132,52 @@ def _version(path: Path, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"suite file {path}: version {value!r} is not a whole number; write e.g. `version: 1`")
     return value
+
+
+def _split_entries(path: Path, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Eval entries given as mappings (`{eval: harmbench, split: test}`) become names, their options kept apart.
+
+    Options are checked against what each eval's factory declares; an unknown key or a bad value is a
+    one-line InputError naming the suite file. An eval listed twice must be listed with the same options.
+    """
+    from evalrun.evals.registry import check_options
+
+    options: dict[str, dict[str, Any]] = {}
+
+    def names(where: str, entries: Any) -> Any:
+        if not isinstance(entries, list):
+            return entries  # _check_sections says what is wrong
+        out = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                out.append(entry)
+                continue
+            name = entry.get("eval")
+            if not isinstance(name, str) or not name:
+                raise InputError(f"suite file {path}: an entry of {where} is a mapping without `eval: NAME` "
+                                 f"({entry}); write `- {{eval: NAME, OPTION: VALUE}}`")
+            try:
+                given = check_options(name, {str(k): v for k, v in entry.items() if k != "eval"})
+            except InputError as e:
+                raise InputError(f"suite file {path}: {e}") from None
+            if name in options and options[name] != given:
+                raise InputError(f"suite file {path}: eval {name} is listed twice with different options "
+                                 f"({options[name]} and {given}); an eval runs once per suite")
+            options[name] = given
+            out.append(name)
+        return out
+
+    raw = dict(raw)
+    for key in ("evals", "safeguards"):
+        if key in raw:
+            raw[key] = names(key, raw[key])
+    if isinstance(raw.get("categories"), dict):
+        raw["categories"] = {
+            cat: {**cfg, "evals": names(f"category {cat}", cfg["evals"])} if isinstance(cfg, dict) and "evals" in cfg
+            else cfg
+            for cat, cfg in raw["categories"].items()
+        }
+    return raw, options
 
 
 def _check_sections(path: Path, raw: dict[str, Any]) -> None:

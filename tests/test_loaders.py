@@ -5,12 +5,13 @@ not there (WMDP, CyberMetric, JailbreakBench) are tested on fixtures written
 here, with harmless placeholder text. Nothing here touches the network.
 """
 
+import hashlib
 import json
 import sys
 from pathlib import Path
 
 import pytest
-from evalrun.evals import loaders
+from evalrun.evals import loaders, sources
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
 
@@ -125,7 +126,7 @@ def wmdp_jsonl(tmp_path: Path, rows=WMDP_ROWS, name="wmdp/wmdp-cyber.jsonl") -> 
 
 def test_wmdp_jsonl(tmp_path):
     wmdp_jsonl(tmp_path)
-    samples = loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", hub=None)
+    samples = loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", subset="cyber")
     assert [s.id for s in samples] == ["wmdp-cyber-0", "wmdp-cyber-1"]
     assert [s.target for s in samples] == ["B", "C"]
     assert samples[0].choices == WMDP_ROWS[0]["choices"]
@@ -231,10 +232,10 @@ def test_not_found_without_hub_location(tmp_path):
 
 
 def test_hub_file_offline_or_without_library(monkeypatch):
-    assert loaders.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
+    assert sources.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
-    assert loaders.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
+    assert sources.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
 
 
 def test_hub_file_failure_is_none(monkeypatch):
@@ -246,7 +247,7 @@ def test_hub_file_failure_is_none(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", boom)
-    assert loaders.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
+    assert sources.hub_file("cais/wmdp", "x.parquet", loaders.WMDP_REVISION) is None
 
 
 def test_local_file_missing_falls_back_to_hub(tmp_path, monkeypatch):
@@ -257,12 +258,18 @@ def test_local_file_missing_falls_back_to_hub(tmp_path, monkeypatch):
         asked.append((repo_id, filename, revision))
         return downloaded
 
-    monkeypatch.setattr(loaders, "hub_file", fake_hub_file)
+    monkeypatch.setattr(sources, "hub_file", fake_hub_file)
     empty = tmp_path / "empty"
     empty.mkdir()
-    samples = loaders.load_jailbreakbench(DataSource([empty]))
+    data = DataSource([empty])
+    with data.reading_for("jailbreakbench"):
+        samples = loaders.load_jailbreakbench(data)
     assert len(samples) == 2
     assert asked == [(loaders.JBB_REPO, "data/harmful-behaviors.csv", loaders.JBB_REVISION)]
+    [record] = data.files_used()["jailbreakbench"]
+    assert record["repo"] == loaders.JBB_REPO and record["file"] == "data/harmful-behaviors.csv"
+    assert record["revision"] == loaders.JBB_REVISION  # not a hub cache path: the pinned revision
+    assert record["sha256"] == hashlib.sha256(downloaded.read_bytes()).hexdigest()
 
 
 # --- bad inputs: each names the file and, for a row's problem, the row ---------------
@@ -288,7 +295,7 @@ def test_missing_columns_parquet(tmp_path):
     [
         ("advbench/harmful_behaviors.csv", "goal,target\n", loaders.load_advbench),
         ("advbench/harmful_behaviors.csv", "", loaders.load_advbench),
-        ("wmdp/wmdp-chem.jsonl", "\n", lambda d: loaders.load_wmdp(d, "wmdp/wmdp-chem.jsonl", hub=None)),
+        ("wmdp/wmdp-chem.jsonl", "\n", lambda d: loaders.load_wmdp(d, subset="chem")),
         ("cybermetric/CyberMetric-500-v1.json", '{"questions": []}', loaders.load_cybermetric),
     ],
 )
@@ -308,7 +315,7 @@ def test_empty_field_names_the_row(tmp_path):
 def test_wmdp_answer_out_of_range(tmp_path):
     path = wmdp_jsonl(tmp_path, [WMDP_ROWS[0], {**WMDP_ROWS[1], "answer": 4}])
     fails(
-        lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", hub=None),
+        lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", subset="cyber"),
         str(path),
         "row 2",
         "answer index 4 is out of range for 4 choices",
@@ -318,13 +325,14 @@ def test_wmdp_answer_out_of_range(tmp_path):
 @pytest.mark.parametrize("answer", [-1, "B", True, None])
 def test_wmdp_answer_not_an_index(tmp_path, answer):
     path = wmdp_jsonl(tmp_path, [{**WMDP_ROWS[0], "answer": answer}])
-    fails(lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", hub=None), str(path), "row 1")
+    fails(lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", subset="cyber"),
+          str(path), "row 1")
 
 
 def test_wmdp_choices_not_a_list(tmp_path):
     path = wmdp_jsonl(tmp_path, [WMDP_ROWS[0], {**WMDP_ROWS[1], "choices": "Six, Ten"}])
     fails(
-        lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", hub=None),
+        lambda: loaders.load_wmdp(DataSource([tmp_path]), "wmdp/wmdp-cyber.jsonl", subset="cyber"),
         str(path),
         "row 2",
         "list of texts",

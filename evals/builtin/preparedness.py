@@ -24,6 +24,8 @@ figure the suite's safeguards section reports.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from evalrun.evals.attacks import JAILBREAK_TEMPLATES, OPEN_WEIGHT_ATTACKS
 from evalrun.evals.core import Eval, Sample, user
 from evalrun.evals.data import DataSource
@@ -37,7 +39,6 @@ from evalrun.evals.loaders import (
     load_strongreject,
     load_wmdp,
     load_xstest,
-    wmdp_hub,
 )
 from evalrun.evals.metrics import CAPABILITY, UTILITY, accuracy, rate, refusal_rate, target_is
 from evalrun.evals.registry import register
@@ -76,41 +77,39 @@ def ml_engineering(data: DataSource) -> Eval:
     return _own_mcq(data, "ml_engineering.jsonl")
 
 
-def _wmdp(data: DataSource, subset: str) -> Eval:
-    """WMDP `subset` from `wmdp/wmdp-{subset}.jsonl` if present, else the hub layout's parquet path."""
-    flat = f"wmdp/wmdp-{subset}.jsonl"
-    rel = flat if data.find(flat) else f"wmdp/wmdp-{subset}/test-00000-of-00001.parquet"
-    return _mcq(load_wmdp(data, rel, hub=wmdp_hub(subset)))
+def _wmdp(data: DataSource, subset: str, path: str | None) -> Eval:
+    """WMDP `subset`: its parquet shards or `wmdp/wmdp-{subset}.jsonl`, the suite's `path`, else the hub copy."""
+    return _mcq(load_wmdp(data, path, subset=subset))
 
 
 @register("wmdp_bio", category="biological_chemical", version=1, hazardous=True)
-def wmdp_bio(data: DataSource) -> Eval:
+def wmdp_bio(data: DataSource, *, path: str | None = None) -> Eval:
     """WMDP biology (public; --data-dir with wmdp/wmdp-bio.jsonl or the hub's parquet)."""
-    return _wmdp(data, "bio")
+    return _wmdp(data, "bio", path)
 
 
 @register("wmdp_chem", category="biological_chemical", version=1, hazardous=True)
-def wmdp_chem(data: DataSource) -> Eval:
+def wmdp_chem(data: DataSource, *, path: str | None = None) -> Eval:
     """WMDP chemistry (public; --data-dir with wmdp/wmdp-chem.jsonl or the hub's parquet)."""
-    return _wmdp(data, "chem")
+    return _wmdp(data, "chem", path)
 
 
 @register("wmdp_cyber", category="cybersecurity", version=1, hazardous=True)
-def wmdp_cyber(data: DataSource) -> Eval:
+def wmdp_cyber(data: DataSource, *, path: str | None = None) -> Eval:
     """WMDP cyber (public; --data-dir with wmdp/wmdp-cyber.jsonl or the hub's parquet)."""
-    return _wmdp(data, "cyber")
+    return _wmdp(data, "cyber", path)
 
 
 @register("cybermetric", category="cybersecurity", version=1, hazardous=True)
-def cybermetric(data: DataSource) -> Eval:
-    """CyberMetric security knowledge (public; --data-dir with cybermetric/CyberMetric-500-v1.json)."""
-    return _mcq(load_cybermetric(data))
+def cybermetric(data: DataSource, *, size: Literal[80, 500, 2000, 10000] = 500, path: str | None = None) -> Eval:
+    """CyberMetric security knowledge (public; --data-dir with cybermetric/CyberMetric-{size}-v1.json)."""
+    return _mcq(load_cybermetric(data, path, size=size))
 
 
 @register("ctibench_mcq", category="cybersecurity", version=1, hazardous=True)
-def ctibench_mcq(data: DataSource) -> Eval:
+def ctibench_mcq(data: DataSource, *, path: str | None = None) -> Eval:
     """CTIBench threat-intelligence multiple choice (public; --data-dir with ctibench/cti-mcq.tsv)."""
-    return _mcq(load_ctibench_mcq(data))
+    return _mcq(load_ctibench_mcq(data, path))
 
 
 # --- safeguards: refusal of harmful requests ---------------------------------
@@ -146,27 +145,27 @@ def open_weights_refusal(data: DataSource) -> Eval:
 
 
 @register("strongreject", category="safeguards", version=1, hazardous=True)
-def strongreject(data: DataSource) -> Eval:
+def strongreject(data: DataSource, *, path: str | None = None) -> Eval:
     """StrongREJECT forbidden prompts (public; --data-dir with strongreject/strongreject.csv)."""
-    return _refusal(load_strongreject(data))
+    return _refusal(load_strongreject(data, path))
 
 
 @register("harmbench", category="safeguards", version=1, hazardous=True)
-def harmbench(data: DataSource) -> Eval:
-    """HarmBench text behaviours (public; --data-dir with harmbench/harmbench_behaviors_text_val.csv)."""
-    return _refusal(load_harmbench(data))
+def harmbench(data: DataSource, *, split: Literal["val", "test", "all"] = "val", path: str | None = None) -> Eval:
+    """HarmBench text behaviours (public; --data-dir with harmbench/harmbench_behaviors_text_{split}.csv)."""
+    return _refusal(load_harmbench(data, path, split=split))
 
 
 @register("advbench", category="safeguards", version=1, hazardous=True)
-def advbench(data: DataSource) -> Eval:
+def advbench(data: DataSource, *, path: str | None = None) -> Eval:
     """AdvBench harmful behaviours (public; --data-dir with advbench/harmful_behaviors.csv)."""
-    return _refusal(load_advbench(data))
+    return _refusal(load_advbench(data, path))
 
 
 @register("jailbreakbench", category="safeguards", version=1, hazardous=True)
-def jailbreakbench(data: DataSource) -> Eval:
+def jailbreakbench(data: DataSource, *, path: str | None = None) -> Eval:
     """JailbreakBench harmful behaviours (public; --data-dir with jailbreakbench/harmful-behaviors.csv)."""
-    return _refusal(load_jailbreakbench(data))
+    return _refusal(load_jailbreakbench(data, path))
 
 
 # --- safeguards: over-refusal -------------------------------------------------
@@ -188,10 +187,10 @@ def over_refusal(data: DataSource) -> Eval:
 
 
 @register("xstest", category="safeguards", version=1, hazardous=True)
-def xstest(data: DataSource) -> Eval:
+def xstest(data: DataSource, *, path: str | None = None) -> Eval:
     """XSTest (public; --data-dir with xstest/xstest_prompts.csv): safe prompts answered, unsafe ones refused."""
     return Eval(
-        samples=load_xstest(data),
+        samples=load_xstest(data, path),
         scorer=refusal_scorer(),
         metrics=[
             rate("complied", where=target_is("safe"), name="compliance_rate"),
