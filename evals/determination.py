@@ -80,7 +80,7 @@ def summarize(
     categories = {}
     for name, cfg in (suite.get("categories") or {}).items():
         per = {v: category_level(cfg, evals, scale=scale, default_rule=default_rule, variant=v) for v in variants}
-        deciding = max(variants, key=lambda v: _severity(per[v], scale))
+        deciding = max(variants, key=lambda v: severity(per[v], scale))
         base = per[variants[0]]
         categories[name] = {
             **per[deciding],
@@ -93,7 +93,7 @@ def summarize(
     return {"categories": categories, "safeguards": safeguards}
 
 
-def _severity(entry: dict[str, Any], scale: str) -> tuple[int, float]:
+def severity(entry: dict[str, Any], scale: str) -> tuple[int, float]:
     """How bad a category entry is: its level's rank on the scale, then the statistic its rule compared."""
     levels = SCALES[scale]
     rank = levels.index(entry["level"]) if entry["level"] in levels else -1

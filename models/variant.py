@@ -30,6 +30,11 @@ class Variant:
     engine_args: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
+    def is_reference(self) -> bool:
+        """A reference model (another open-weight release), not a variant of the candidate."""
+        return self.info.get("role") == "reference"
+
+    @property
     def runs(self) -> bool:
         """False for a modification that could not be made here (info["skipped"]) or failed (info["error"])."""
         return self.kind not in ("skipped", "failed")
@@ -73,3 +78,11 @@ def lora_rank(adapter_dir: Path) -> int:
     return rank
 
 
+
+
+def reference_variant(name: str, path: str) -> Variant:
+    """A suite's reference model, evaluated on the same samples in its own engine (`ref_NAME` in results)."""
+    model_dir = Path(path)
+    check_model_dir(model_dir, what=f"reference {name}")
+    return Variant(f"ref_{name}", "weights", str(model_dir.resolve()), fingerprint_dir(model_dir),
+                   {"role": "reference", "reference": name})

@@ -47,6 +47,7 @@ class RunContext:
     data: DataSource
     evals: list[Eval]
     given: list[Variant]  # --variant, parsed and checked
+    references: list[Variant] = field(default_factory=list)  # the suite's reference models (own engines)
     started: float = field(default_factory=time.perf_counter)
     model: ModelRef | None = None
     run_dir: Path = Path()
@@ -67,8 +68,13 @@ class RunContext:
 
     @property
     def running(self) -> list[Variant]:
-        """The variants that are evaluated (not skipped or failed)."""
+        """The variants that are evaluated (not skipped or failed), references included."""
         return [v for v in self.variants if v.runs]
+
+    @property
+    def candidates(self) -> list[Variant]:
+        """The candidate model and the variants of it the run evaluated: what its worst case ranges over."""
+        return [v for v in self.running if not v.is_reference]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
 from evalrun.evals.registry import load_eval
 from evalrun.models.ref import HUB_ID, check_model_dir
-from evalrun.models.variant import parse_variant_option
+from evalrun.models.variant import parse_variant_option, reference_variant
 from evalrun.runner.context import RunConfig, RunContext
 from evalrun.runner.suite import Suite, load_suite
 
@@ -60,8 +60,11 @@ def check_inputs(config: RunConfig) -> RunContext:
     given = [parse_variant_option(spec) for spec in config.variants]
     if len({v.name for v in given}) != len(given):
         raise InputError("two --variant options share a name; give each --variant a unique name")
+    if suite.references and config.engine != "vllm":
+        raise InputError(f"suite {suite.name} lists references, which are evaluated here: use --engine vllm")
+    references = [reference_variant(name, path) for name, path in suite.references.items()]
     if config.ray is not None:  # join/start the cluster and check it can place the replicas
         from evalrun.runner.ray_cluster import connect
 
         connect(config.ray, config.options)
-    return RunContext(config, suite, data, evals, given)
+    return RunContext(config, suite, data, evals, given, references)

@@ -38,9 +38,9 @@ def plan(ctx: RunContext) -> None:
     rundir.lock_run_dir(ctx.run_dir)  # one process per run dir (held until the CLI is done with it)
     ctx.previous = check_previous(ctx.run_dir, ctx.model, ctx.suite)
     check_given_variants(ctx.given, ctx.model)
-    ctx.variants = [BASE, *ctx.given, *modification_variants(ctx)]
+    ctx.variants = [BASE, *ctx.given, *modification_variants(ctx), *ctx.references]
     if len({v.name for v in ctx.variants}) != len(ctx.variants):
-        raise InputError("a --variant has the name of one of the suite's modifications; give it another name")
+        raise InputError("a --variant has the name of a modification or reference of the suite; rename it")
     ctx.requests = build_requests(ctx.evals, ctx.variants, ctx.model.fingerprint, config.seed)
     ctx.journal = Journal(ctx.run_dir / "journal.sqlite")
     ctx.pending = pending_requests(ctx)

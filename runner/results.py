@@ -15,6 +15,7 @@ from typing import Any
 from evalrun.evals.core import Eval
 from evalrun.evals.determination import summarize
 from evalrun.evals.errors import RunError
+from evalrun.evals.marginal import marginal_risk
 from evalrun.evals.metrics import ERROR
 from evalrun.evals.paired import paired_delta
 from evalrun.models.variant import BASE, Variant
@@ -48,11 +49,16 @@ def build_results(ctx: RunContext) -> None:
         "variants": {v.name: {"kind": v.kind, "path": v.path, **v.info} for v in ctx.variants},
         "evals": evals_section,
     }
+    candidates = [v.name for v in ctx.candidates]
     if suite.categories or suite.safeguards:
-        results.update(summarize(suite.to_dict(), evals_section, ctx.records, [v.name for v in running]))
-    if len(ctx.variants) > 1:
-        results["comparisons"] = comparisons(ctx.evals, ctx.variants, ctx.records)
-        results["durability"] = durability(ctx.evals, ctx.variants, evals_section)
+        results.update(summarize(suite.to_dict(), evals_section, ctx.records, candidates))
+    modified = [v for v in ctx.variants if not v.is_reference]
+    if len(modified) > 1:
+        results["comparisons"] = comparisons(ctx.evals, modified, ctx.records)
+        results["durability"] = durability(ctx.evals, modified, evals_section)
+    if ctx.references:
+        results["marginal"] = marginal_risk(suite.to_dict(), evals_section, results.get("categories") or {},
+                                            ctx.records, candidates, [v.name for v in ctx.references if v.runs])
     elicitation = elicitation_results(suite.to_dict(), results["variants"], evals_section)
     for name, assessment in elicitation["variants"].items():
         results["variants"][name]["elicitation"] = assessment
