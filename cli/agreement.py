@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -99,12 +100,22 @@ def _judge_calls(judge: str, format_name: str, engine: str, options, files: list
                          "strongreject or wildguard")
     config = RunConfig(model=judge, suite="", engine=engine, options=options, progress=False)
     ref = resolve(config, judge)
-    eng = make_engine(config, ref.path, engine_options(config, ref), None)
     flat = [r for rows in files for r in rows]
     requests = [judge_request(ref, fmt, f"agreement:{r.source}:{r.id}:{i}", "agreement", r.prompt, r.completion,
                               eval_version=1, variant="base", sample_id=r.id, epoch=0) for i, r in enumerate(flat)]
     replies: dict[int, object] = {}
-    eng.generate(requests, lambda batch: replies.update(batch))
+    with tempfile.TemporaryDirectory(prefix="evalrun-agreement-") as tmp:
+        log = Path(tmp) / "engine.log"
+        eng = make_engine(config, ref.path, engine_options(config, ref), log)
+        # The engine's processes inherit stdout: point it at the log while they run, so --json stays JSON.
+        saved, fd = os.dup(1), os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.dup2(fd, 1)
+            eng.generate(requests, lambda batch: replies.update(batch))
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(fd)
     calls, errors, i = [], [], 0
     for rows in files:
         calls.append([]), errors.append([])

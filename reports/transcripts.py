@@ -4,7 +4,8 @@ A 50,000-sample run has tens of megabytes of prompts and completions, far too
 much for one page. The samples are written as `transcripts/part-NNN.js` files
 beside report.html (a script tag can load them from file://, where fetch
 cannot), plus `transcripts/index.js`: per sample only its eval, variant,
-outcome and the base variant's outcome, which is all filtering needs. Small
+outcome, the base variant's outcome and (when a judge model graded it) whether the judge and the
+default judgement disagree, which is all filtering needs. Small
 runs embed the same data in report.html instead, so one file is the report.
 
 Each file hands its data to `window.__evalrunData(token, name, data)`; the
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalrun.evals.agreement import disagreement
 from evalrun.reports.embed import data_script, safe_json
 from evalrun.rundir.reader import BASE, Run, iter_sample_lines, label_of, pair_key, parse_sample
 
@@ -74,7 +76,7 @@ def build(run: Run, token: str, redact: bool, inline_limit: int | None = None) -
     eval_names = list(run.evals)
     variants = run.variant_names()
     hazardous_evals = {n for n, e in run.evals.items() if e.get("hazardous")}
-    rows: list[tuple[int, int, int, tuple, str, str]] = []  # eval_i, variant_i, seq, pair, label, json
+    rows: list[tuple[int, int, int, tuple, str, str, bool]] = []  # eval_i, variant_i, seq, pair, label, json, disagree
     targets: dict[str, set[str]] = {}
     for seq, (lineno, line) in enumerate(iter_sample_lines(run.samples_path)):
         rec = parse_sample(run.samples_path, lineno, line)
@@ -87,8 +89,9 @@ def build(run: Run, token: str, redact: bool, inline_limit: int | None = None) -
         seen = targets.setdefault(ev, set())
         if rec.get("target") is not None and len(seen) < 50:
             seen.add(str(rec.get("target")))
+        score = rec.get("score") if isinstance(rec.get("score"), dict) else {}
         rows.append((eval_names.index(ev), variants.index(variant), seq, pair_key(rec), label_of(rec),
-                     safe_json(_view(rec, hazardous, redact))))
+                     safe_json(_view(rec, hazardous, redact)), bool(disagreement(score))))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     base_i = variants.index(BASE) if BASE in variants else -1
     labels = _ordered_labels({r[4] for r in rows})
@@ -98,6 +101,9 @@ def build(run: Run, token: str, redact: bool, inline_limit: int | None = None) -
         "e": [r[0] for r in rows], "v": [r[1] for r in rows], "l": [label_i[r[4]] for r in rows],
         "b": [-1 if r[1] == base_i else base_label.get(r[3], -1) for r in rows],
     }
+    disagreements = sum(r[6] for r in rows)  # the judge model and the default judgement call it differently
+    if disagreements:
+        index["d"] = [int(r[6]) for r in rows]
     parts: list[tuple[str, int, int, str]] = []  # name, start, count, json
     start, size, chunk = 0, 0, []
     for i, r in enumerate(rows):
@@ -113,7 +119,7 @@ def build(run: Run, token: str, redact: bool, inline_limit: int | None = None) -
         "token": token, "mode": "inline" if inline else "files", "dir": DIR, "total": len(rows),
         "parts": [{"name": name, "start": s, "count": n} for name, s, n, _ in parts],
         "evals": eval_names, "variants": variants, "labels": labels, "base": base_i, "redacted": redact,
-        "hazardous_evals": sorted(hazardous_evals),
+        "hazardous_evals": sorted(hazardous_evals), "disagreements": disagreements,
     }
     out = Transcripts(meta, total_bytes=total, targets=targets)
     if inline:

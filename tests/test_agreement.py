@@ -142,3 +142,29 @@ def test_judgement_agreement_and_disagreement():
     out = judgement_agreement(records)
     assert (out["n"], out["agree"], out["disagree_ids"]) == (3, 2, ["e/base/s1/0"])
     assert judgement_agreement(records[3:]) is None
+
+
+def test_transcripts_index_flags_disagreements(tmp_path: Path):
+    """Samples where the judge model and the default judgement disagree get their own transcript filter."""
+    import re
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from evalrun.reports.html import write_report
+    from reporting_fixtures import make_run
+
+    run = make_run(tmp_path / "r", n_per_eval=10)
+    lines = (run / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+    recs = [json.loads(line) for line in lines]
+    flagged = 0
+    for i, rec in enumerate(recs[:6]):
+        rec["score"]["label"] = "refused"
+        other = "complied" if i % 2 else "refused"  # every second one disagrees
+        rec["score"].setdefault("extra", {})["classifier"] = {"label": other, "value": 1.0, "evidence": ""}
+        flagged += other == "complied"
+    (run / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    html = write_report(run).read_text(encoding="utf-8")
+    meta = json.loads(re.search(r'id="evalrun-meta">(.*?)</script>', html).group(1))
+    index = json.loads(re.search(r'id="evalrun-data-index">(.*?)</script>', html).group(1))
+    assert meta["disagreements"] == flagged == 3
+    assert sum(index["d"]) == 3 and len(index["d"]) == len(recs)

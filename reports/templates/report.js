@@ -83,11 +83,13 @@
 
   function candidates() {
     var out = [], E = idx.e, V = idx.v, L = idx.l, B = idx.b;
-    var fe = state.eval, fv = state.variant, fo = state.outcome, lab = fo === "" || fo === "changed" ? -1 : +fo;
+    var fe = state.eval, fv = state.variant, fo = state.outcome;
+    var lab = fo === "" || fo === "changed" || fo === "disagree" ? -1 : +fo;
     for (var i = 0; i < meta.total; i++) {
       if (fe >= 0 && E[i] !== fe) continue;
       if (fv >= 0 && V[i] !== fv) continue;
       if (fo === "changed") { if (B[i] < 0 || B[i] === L[i]) continue; }
+      else if (fo === "disagree") { if (!idx.d || !idx.d[i]) continue; }
       else if (lab >= 0 && L[i] !== lab) continue;
       out.push(i);
     }
@@ -262,6 +264,7 @@
     option(fo, "", "all outcomes");
     meta.labels.forEach(function (name, k) { option(fo, k, name); });
     if (meta.variants.length > 1 && meta.base >= 0) option(fo, "changed", "changed vs base");
+    if (meta.disagreements) option(fo, "disagree", "judgements disagree (" + meta.disagreements + ")");
     fe.addEventListener("change", function () { state.eval = +fe.value; state.page = 0; render(); });
     fv.addEventListener("change", function () { state.variant = +fv.value; state.page = 0; render(); });
     fo.addEventListener("change", function () { state.outcome = fo.value; state.page = 0; render(); });
