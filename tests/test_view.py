@@ -304,3 +304,34 @@ go();
         close_chromium(driver)
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.browser
+def test_chromium_after_idle_flood_and_long_path(runs_dir: Path):
+    """In real Chromium: a 60 KB path is a short 414 page, and after idle connections fill every worker and time
+    out, the report and its scripts load normally."""
+    import socket
+    import time
+
+    from reporting_fixtures import chromium, close_chromium
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    srv = make_server(runs_dir, 0, workers=4, idle_timeout=1.0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    driver = chromium()
+    try:
+        driver.get(base + "/" + "a" * 60_000)
+        assert "path too long" in driver.page_source
+        idle = [socket.create_connection(srv.server_address[:2], timeout=5) for _ in range(12)]
+        time.sleep(1.5)  # held ones time out, the rest were answered 503: every worker is free again
+        driver.get(base + "/2026-old/report.html")
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+            "return document.querySelectorAll('#tx article.sample').length > 0"))
+        assert driver.execute_script("return typeof window.__pwned") == "undefined"
+        for s in idle:
+            s.close()
+    finally:
+        close_chromium(driver)
+        srv.shutdown()
+        srv.server_close()
