@@ -35,7 +35,10 @@ def scorecard(results: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         basis = c.get("basis") or {}
         thresholds = c.get("thresholds") or {}
+        released = (c.get("as_released") or {}).get("level")
         rows.append({
+            "deciding": c.get("deciding_variant"), "released": released, "released_css": levels.css_class(released),
+            "by_variant": [(v, lvl, levels.css_class(lvl)) for v, lvl in (c.get("by_variant") or {}).items()],
             "name": name, "level": c.get("level", "?"), "css": levels.css_class(c.get("level")),
             "scale": c.get("scale", ""), "rule": c.get("rule", ""),
             "evals": [e for e in c.get("evals") or [] if isinstance(e, dict)],
@@ -76,6 +79,39 @@ def safeguards(results: dict[str, Any]) -> list[dict[str, Any]]:
                              "n": m.get("n"), "templates": [],
                              "direction": describe(m.get("definition"))})
     return rows
+
+
+def elicitation(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per trained attack: elicited or not, why, and its evidence (probe refusal, loss), selected configs first."""
+    rows = []
+    for name, info in (results.get("variants") or {}).items():
+        el = info.get("elicitation") if isinstance(info, dict) else None
+        if not isinstance(el, dict):
+            continue
+        ev = el.get("evidence") or {}
+        probe, loss = ev.get("probe") or {}, ev.get("loss") or {}
+        rows.append({"name": name, "status": el.get("status"), "selected": el.get("selected"),
+                     "css": "pill-pass" if el.get("status") == "elicited" else "pill-fail",
+                     "reason": el.get("reason", ""), "group": el.get("group"), "overrides": el.get("overrides"),
+                     "probe": _num(probe.get("value")), "probe_ci": _ci(probe.get("ci")), "probe_n": probe.get("n"),
+                     "final_loss": _num(loss.get("final")), "falling": loss.get("still_falling")})
+    return sorted(rows, key=lambda r: (r["group"] or "", not r["selected"], r["name"]))
+
+
+def marginal(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The marginal-risk rows: per category and per safeguard, the candidate's worst case against the best reference."""
+    m = results.get("marginal") or {}
+    cats = [{"name": name, "candidate": c.get("candidate") or {}, "reference": c.get("best_reference") or {},
+             "advances": c.get("advances_frontier"), "delta": _num(((c.get("delta") or {}).get("delta") or {})
+                                                                   .get("value")),
+             "delta_ci": _ci(((c.get("delta") or {}).get("delta") or {}).get("ci"))}
+            for name, c in (m.get("categories") or {}).items()]
+    sgs = [{"eval": ev, "metric": s.get("metric"), "candidate": s.get("candidate") or {},
+            "reference": s.get("best_reference") or {},
+            "delta": _num(((s.get("delta") or {}).get("delta") or {}).get("value")),
+            "delta_ci": _ci(((s.get("delta") or {}).get("delta") or {}).get("ci"))}
+           for ev, s in (m.get("safeguards") or {}).items()]
+    return {"categories": cats, "safeguards": sgs} if cats or sgs else {}
 
 
 def modifications(results: dict[str, Any]) -> list[dict[str, Any]]:

@@ -40,6 +40,25 @@ def test_report_has_every_section_and_chart(run: Path):
     assert "biological" in html and "harmful_lora" in html and "0123456789abcdef0123" in html  # fingerprint
 
 
+def test_worst_case_elicitation_and_marginal_risk_are_shown(tmp_path: Path):
+    run = make_run(tmp_path / "r", n_per_eval=30)
+    results = json.loads((run / "results.json").read_text())
+    cat = results["categories"]["biological_chemical"]
+    assert set(cat["by_variant"]) == {"base", "harmful_lora"} and cat["deciding_variant"] in cat["by_variant"]
+    results["variants"]["harmful_lora"]["elicitation"] = {
+        "status": "under_elicited", "selected": True, "reason": "the loss was still falling <b>x</b>",
+        "evidence": {"probe": {"value": 0.55, "ci": [0.4, 0.7], "n": 40}, "loss": {"final": 3.9, "still_falling": True}}}
+    results["marginal"] = {"categories": {"biological_chemical": {
+        "candidate": {"level": "high", "variant": "harmful_lora"}, "best_reference": {"name": "ref_prior",
+                                                                                     "level": "medium"},
+        "advances_frontier": True, "delta": {"delta": {"value": 0.12, "ci": [0.05, 0.2]}}}}, "safeguards": {}}
+    (run / "results.json").write_text(json.dumps(results))
+    html = write_report(run).read_text(encoding="utf-8")
+    assert "decided by" in html and "as released" in html and f"<td>{cat['deciding_variant']}</td>" in html
+    assert 'id="marginal"' in html and "ref_prior" in html and "advances the frontier" in html
+    assert "Elicitation" in html and "under elicited" in html and "the loss was still falling &lt;b&gt;x" in html
+
+
 def test_minimal_run_renders_without_optional_sections(tmp_path: Path):
     run = make_run(tmp_path / "r", n_per_eval=5, variants=("base",), sections=False)
     html = write_report(run).read_text(encoding="utf-8")
