@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from evalrun.evals.data import DataSource
+from evalrun.models.train import Checkpoint, Diverged
 from evalrun.models.variant import Variant
 from evalrun.modify.data import ATTACK_DATA, read_chats, resolve_data, take
 from evalrun.modify.lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants, train_recording
 from evalrun.modify.registry import Job, failed, register_modification
-from evalrun.models.train import Checkpoint, Diverged
 
 FULL_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in HARMFUL_DEFAULTS.items() if k not in ("r", "alpha", "dropout")},

@@ -24,10 +24,10 @@ from typing import Any
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
 from evalrun.models.ref import fingerprint_dir
+from evalrun.models.train import Checkpoint, Diverged, Schedule, batches, train
 from evalrun.models.variant import Variant
 from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA, read_chats, resolve_data, take
 from evalrun.modify.registry import Job, failed, register_modification
-from evalrun.models.train import Checkpoint, Diverged, Schedule, batches, train
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 MAX_RANK = 512  # the largest max_lora_rank vLLM accepts (runner/variants.py)
