@@ -153,7 +153,9 @@ def _print_summary(outcome) -> None:
 
 
 @cli.command("list")
-def list_cmd() -> None:
+@click.option("--data-dir", "data_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Also show which evals can run from the benchmark files in DIR, with how many samples.")
+def list_cmd(data_dirs: tuple[Path, ...]) -> None:
     """List suites and evals (name, category, version, samples)."""
     from evalrun.evals.data import DataSource
     from evalrun.evals.errors import EvalrunError
@@ -173,6 +175,10 @@ def list_cmd() -> None:
         except EvalrunError:
             n = "--data-dir"
         click.echo(f"  {name:<24} {spec.category:<22} v{spec.version}  {n:>12}  {spec.description}")
+    if data_dirs:
+        from evalrun.cli.listing import echo_runnable
+
+        echo_runnable(list(data_dirs))
 
 
 @cli.command("demo-model")
