@@ -143,3 +143,24 @@ def test_the_engine_continues_a_prefilled_reply_instead_of_opening_a_turn(templa
     renderer = _Renderer(_tokenizer(template))
     assert renderer.render([user("q")])[0] == plain
     assert renderer.render([user("q"), {"role": "assistant", "content": "Sure, here is"}])[0] == prefilled
+
+
+def test_the_http_engine_asks_the_server_to_continue_a_prefilled_reply(monkeypatch):
+    from evalrun.runner import openai_engine
+    from evalrun.runner.engine import EngineOptions
+
+    bodies = []
+
+    def fake_call(options, method, path, body=None, **kw):
+        bodies.append(body)
+        return {"choices": [{"message": {"content": " more"}, "finish_reason": "stop"}]}
+
+    monkeypatch.setattr(openai_engine, "_call", fake_call)
+    ev = apply_transforms(refusal_eval(REQUESTS[:1]), ["none", "prefill_sure"])
+    engine = openai_engine.OpenAIEngine(EngineOptions(base_url="http://127.0.0.1:1/v1"), "m")
+    for r in build_requests([ev], [BASE], "fp", seed=0):
+        engine._one(r)
+    plain, prefilled = bodies
+    assert "continue_final_message" not in plain and "add_generation_prompt" not in plain
+    assert (prefilled["continue_final_message"], prefilled["add_generation_prompt"]) == (True, False)
+    assert prefilled["messages"][-1] == {"role": "assistant", "content": "Sure, here is"}
