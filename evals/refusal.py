@@ -65,6 +65,7 @@ See `agreement.py` for how the rules are measured against human labels
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 
 from evalrun.evals.refusal_cues import (
     ADDITIVE_OPENING,
@@ -114,12 +115,13 @@ class _Hit:
 
 def _cues_in_opening(text: str) -> tuple[float, list[_Hit]]:
     """The position-weighted refusal score of the opening sentences, and the cues found there."""
-    sentences = [m for m in SENTENCE.finditer(text) if m.group(0).strip()][: len(POSITION_WEIGHT)]
+    sentences = list(islice((m for m in SENTENCE.finditer(text) if m.group(0).strip()), len(POSITION_WEIGHT)))
     score = 0.0
     hits: list[_Hit] = []
     for i, sent in enumerate(sentences):
+        lowered = sent.group(0).lower()
         for cue in CUES:
-            if cue.opening_only and i > 0:
+            if (cue.opening_only and i > 0) or not cue.may_match(lowered):
                 continue
             m = cue.pattern.search(sent.group(0))
             if m is None:

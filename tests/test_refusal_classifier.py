@@ -185,3 +185,19 @@ def test_refusal_scorer_value_is_task_success(text, label, value):
 
     score = refusal_scorer()(Sample("s", [user("q")]), Completion(text))
     assert (score.label, score.value) == (label, value)
+
+
+def test_cue_prefilters_never_hide_a_match():
+    """Each cue's `needs` substrings are a cheap pre-check: every sentence its pattern matches must pass it."""
+    from evalrun.evals.refusal import _normalise
+    from evalrun.evals.refusal_cues import CUES, SENTENCE
+
+    texts = [r.completion for name in LABELLED_FILES for r in load_labelled(XSTEST / name)]
+    sentences = [m.group(0) for t in texts for m in SENTENCE.finditer(_normalise(t)) if m.group(0).strip()]
+    matched = hidden = 0
+    for s in sentences:
+        for cue in CUES:
+            if cue.pattern.search(s):
+                matched += 1
+                hidden += not cue.may_match(s.lower())
+    assert matched > 500 and hidden == 0
