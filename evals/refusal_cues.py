@@ -159,12 +159,13 @@ CUES: tuple[Cue, ...] = (
         "clarify",
         2.0,
         rx(
-            r"""^\W*(?:(?:but|however|well|actually)\s*,?\s*)?I\s+(?:must|have\s+to|need\s+to|should|feel\s+I\s+must)\s+
-                 (?:first\s+|respectfully\s+|gently\s+)?(?:clarify|correct|point\s+out|remind\s+you|stress|emphasi[sz]e)"""
+            r"""^\W*(?:(?:but|however|well|actually|that\s+said)\s*,?\s*)?I\s+(?:must|have\s+to|need\s+to|should|
+                 would\s+like\s+to|'d\s+like\s+to|want\s+to|feel\s+I\s+must)\s+
+                 (?:first\s+|respectfully\s+|politely\s+|gently\s+)?
+                 (?:clarify|correct|point\s+out|remind\s+you|stress|emphasi[sz]e|inform\s+you)"""
         ),
-        "the reply opens by setting the question straight instead of answering it",
-        needs=("clarify", "correct", "point", "remind", "stress", "emphasi"),
-        opening_only=True,
+        "the reply sets the question straight instead of answering it",
+        needs=("clarify", "correct", "point", "remind", "stress", "emphasi", "inform"),
     ),
     Cue(
         "important_to",
