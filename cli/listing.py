@@ -46,8 +46,10 @@ def _from_dirs(name: str, options: dict[str, Any], dirs: list[Path]) -> tuple[in
 
 def echo_runnable(dirs: list[Path]) -> None:
     """Print the evals that can run from `dirs`, one line per option set, then those that cannot."""
+    from evalrun.evals.data import DataSource
     from evalrun.evals.registry import all_specs
 
+    DataSource(dirs)  # a missing dir is an input error, not a list of evals that cannot run
     click.echo(f"From {', '.join(map(str, dirs))}:")
     missing = []
     for name in all_specs():

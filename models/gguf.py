@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +145,6 @@ def _convert(file: Path, sha: str, header: dict[str, Any], out: Path, progress: 
 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    t0 = time.perf_counter()
     with tqdm(total=3, desc=f"converting {file.name} (GGUF -> Hugging Face, once)", disable=not progress) as bar:
         tokenizer = AutoTokenizer.from_pretrained(file.parent, gguf_file=file.name)
         if not getattr(tokenizer, "chat_template", None):
@@ -166,15 +164,15 @@ def _convert(file: Path, sha: str, header: dict[str, Any], out: Path, progress: 
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         bar.update()
+    # Only what the bytes and the converter determine: the record is hashed into the model's fingerprint, which
+    # must be the same wherever and whenever the same file is converted.
     record = {
         "format": "gguf",
-        "first_source": str(file.resolve()),
         "sha256": sha,
         "size": file.stat().st_size,
         **header,
         "converted_to": "float32 safetensors",
         "converter": {"transformers": transformers.__version__, "gguf": _version(gguf), "torch": torch.__version__},
-        "conversion_s": round(time.perf_counter() - t0, 1),
     }
     (tmp / SOURCE_FILE).write_text(json.dumps(record, indent=2))
     shutil.rmtree(out, ignore_errors=True)
