@@ -70,21 +70,23 @@ def rogan_gladen(observed: float, sensitivity: float, specificity: float) -> flo
     return min(1.0, max(0.0, (observed + specificity - 1) / j))
 
 
-def corrected_rate(k: int, n: int, calibration: Calibration, reps: int = 4000, seed: int = 0) -> dict[str, Any]:
-    """A refusal rate of k of n judged refusals, corrected for the judgement's errors.
+def corrected_rate(value: float | None, n: int, calibration: Calibration, reps: int = 4000,
+                   seed: int = 0) -> dict[str, Any]:
+    """A refusal rate metric (`value` of `n` samples, as results.json has it) corrected for the judgement's errors.
 
-    Returns {"value", "ci", "raw", "n", "sensitivity", "specificity"}; value and ci are None
-    (inconclusive) when n is 0 or the judgement carries no information. The CI includes the
-    uncertainty of the calibration itself, not only of k/n.
+    Returns {"value", "ci", "raw", "n", "sensitivity", "specificity", "method"}; value and ci are None
+    (inconclusive) when there is no rate, or the judgement carries no information. The CI includes the
+    uncertainty of the calibration itself, not only of the rate.
     """
     cal = calibration
-    out: dict[str, Any] = {"raw": k / n if n else None, "n": n, "sensitivity": cal.sensitivity,
-                           "specificity": cal.specificity, "value": None, "ci": None, "method": "rogan-gladen"}
-    if n <= 0 or not 0 <= k <= n:
+    out: dict[str, Any] = {"raw": value, "n": n, "sensitivity": cal.sensitivity, "specificity": cal.specificity,
+                           "value": None, "ci": None, "method": "rogan-gladen"}
+    if value is None or n <= 0 or not 0 <= value <= 1:
         return out
-    point = rogan_gladen(k / n, cal.sensitivity, cal.specificity)
+    point = rogan_gladen(value, cal.sensitivity, cal.specificity)
     if point is None:
         return out
+    k = value * n  # refusals observed (fractional when samples average several epochs)
     rng = random.Random(seed)
     draws = []
     for _ in range(reps):

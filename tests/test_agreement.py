@@ -113,17 +113,19 @@ def test_rogan_gladen():
 
 def test_corrected_rate_ci_includes_the_calibrations_uncertainty():
     k, n = 40, 80
-    exact = corrected_rate(k, n, Calibration(10**6, 0, 10**6, 0))  # a practically perfect judgement
+    exact = corrected_rate(k / n, n, Calibration(10**6, 0, 10**6, 0))  # a practically perfect judgement
     assert exact["value"] == pytest.approx(0.5)
     lo, hi = wilson(k, n)
     assert exact["ci"][0] == pytest.approx(lo, abs=0.03) and exact["ci"][1] == pytest.approx(hi, abs=0.03)
-    small = corrected_rate(k, n, Calibration(18, 2, 18, 2))  # se = sp = 0.9 from only 40 labelled rows
-    large = corrected_rate(k, n, Calibration(900, 100, 900, 100))  # the same se, sp from 2000 rows
+    small = corrected_rate(k / n, n, Calibration(18, 2, 18, 2))  # se = sp = 0.9 from only 40 labelled rows
+    large = corrected_rate(k / n, n, Calibration(900, 100, 900, 100))  # the same se, sp from 2000 rows
     assert small["value"] == pytest.approx(0.5) and large["value"] == pytest.approx(0.5)
     width = lambda r: r["ci"][1] - r["ci"][0]  # noqa: E731
     assert width(small) > width(large) > width(exact)
-    assert corrected_rate(5, 10, Calibration(5, 5, 5, 5))["value"] is None  # inconclusive, never a pass
-    assert corrected_rate(0, 0, Calibration(9, 1, 9, 1))["value"] is None
+    assert corrected_rate(0.5, 10, Calibration(5, 5, 5, 5))["value"] is None  # inconclusive, never a pass
+    assert corrected_rate(None, 0, Calibration(9, 1, 9, 1))["value"] is None
+    # misclassification hides refusals: a judgement that misses 10% of them under-reports the rate
+    assert corrected_rate(0.72, 100, Calibration(90, 10, 100, 0))["value"] == pytest.approx(0.8)
 
 
 def test_malformed_calibration_is_an_input_error(tmp_path: Path):
