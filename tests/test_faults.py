@@ -413,11 +413,11 @@ def _worker_of(cli_pid: int) -> int | None:
     for p in os.listdir("/proc"):
         if p.isdigit() and (st := _stat_fields(p)) and st[1] == str(cli_pid):
             try:
-                if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes() and \
-                        b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes():
-                    return int(p)
+                cmdline = Path(f"/proc/{p}/cmdline").read_bytes()
             except OSError:
                 continue
+            if b"spawn_main" in cmdline and b"resource_tracker import" not in cmdline:
+                return int(p)
     return None
 
 
