@@ -140,9 +140,11 @@ def test_xstest_reports_compliance_on_safe_and_refusal_on_unsafe():
     assert [m.name for m in ev.metrics][:2] == ["compliance_rate", "unsafe_refusal_rate"]
     safe = next(s for s in ev.samples if s.target == "safe")
     unsafe = next(s for s in ev.samples if s.target == "unsafe")
-    pairs = [(safe, Score(0.0, "complied")), (unsafe, Score(0.0, "complied"))]
-    assert ev.metrics[0].compute(pairs).value == 1.0 and ev.metrics[0].compute(pairs).n == 1
-    assert ev.metrics[1].compute(pairs).value == 0.0
+    records = [{"sample_id": s.id, "target": s.target, "metadata": s.metadata, "score": Score(1.0, "complied").to_dict()}
+               for s in (safe, unsafe)]
+    assert ev.metrics[0].compute(records).value == 1.0 and ev.metrics[0].compute(records).n == 1
+    assert ev.metrics[1].compute(records).value == 0.0
+    assert ev.metrics[0].definition.measures == "utility" and ev.metrics[1].definition.higher_is_safer is True
 
 
 def _write(path: Path, text: str) -> None:
