@@ -581,3 +581,19 @@ def test_root_cause_of_a_validation_error():
     with pytest.raises(pydantic.ValidationError) as err:
         ParallelConfig(dtype="nonsense")
     assert cause_of(err.value).startswith("dtype: Input should be 'auto' or 'float32' (got 'nonsense')")
+
+
+def test_interrupts_while_an_engine_runs_are_deferred_and_the_second_forces(capsys):
+    from evalrun.runner.interrupts import StopRequests
+
+    forced = []
+    previous = signal.getsignal(signal.SIGINT)
+    with StopRequests(force=lambda: forced.append(True)) as stop:
+        os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt here: the engine loop decides
+        time.sleep(0.05)
+        assert stop.requested and not forced
+        assert "interrupted: stopping the engine" in capsys.readouterr().err
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        assert forced == [True]
+    assert signal.getsignal(signal.SIGINT) is previous
