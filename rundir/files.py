@@ -160,7 +160,7 @@ def remove_temp_files(run_dir: Path) -> None:
 def disk_full(e: BaseException, where: Path | None = None) -> DiskFullError | None:
     """The one-line error for a write that failed because the disk is full, or None if `e` is another error."""
     if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-        path = where or (Path(e.filename) if e.filename else None)
+        path = where or (_final_name(Path(e.filename)) if e.filename else None)
     elif isinstance(e, sqlite3.OperationalError) and "full" in str(e):
         path = where
     else:
@@ -169,6 +169,12 @@ def disk_full(e: BaseException, where: Path | None = None) -> DiskFullError | No
         remove_temp_files(run_dir)
     place = f" (writing {path})" if path else ""
     return DiskFullError(f"the disk is full{place}; free some space and rerun the same command to resume")
+
+
+def _final_name(path: Path) -> Path:
+    """The file a temporary `.NAME.PID.tmp` was going to become (what the user knows), else `path`."""
+    m = re.fullmatch(r"\.(.+?)(?:\.\d+)?\.tmp", path.name)
+    return path.with_name(m.group(1)) if m else path
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

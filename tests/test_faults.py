@@ -168,8 +168,9 @@ def test_disk_full_from_any_writer_sweeps_the_owned_run_dir(tmp_path: Path):
     files.lock_run_dir(run_dir)
     try:
         (run_dir / ".report.html.123.tmp").write_text("partial")
-        err = files.disk_full(OSError(errno.ENOSPC, "No space left on device", str(run_dir / "report.html")))
-        assert isinstance(err, RunError) and err.exit_code == 1 and "report.html" in str(err)
+        err = files.disk_full(OSError(errno.ENOSPC, "No space left on device", str(run_dir / ".report.html.123.tmp")))
+        assert isinstance(err, RunError) and err.exit_code == 1
+        assert f"(writing {run_dir / 'report.html'})" in str(err)
         assert not (run_dir / ".report.html.123.tmp").exists()
         assert files.disk_full(ValueError("x")) is None
     finally:
