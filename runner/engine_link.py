@@ -21,7 +21,7 @@ from evalrun.runner.interrupts import StopRequests
 from evalrun.runner.watchdog import Death, EngineWatch, group_members
 
 POLL_S = 0.2
-DEATH_GRACE_S = 3.0  # after a death, how long the worker may still report its own error (the cause)
+DEATH_GRACE_S = 2.0  # after a death, how long the worker may still report its own error (the cause)
 STOP_GRACE_S = 5.0  # after Ctrl-C, how long the worker may take to send what has finished
 TERM_GRACE_S = 2.0
 
@@ -120,11 +120,13 @@ class Link:
 def end_group(proc, gently: bool) -> None:
     """End the worker and every process vLLM started under it (they share its process group).
 
-    `gently`: the worker finished and is shutting its engine down itself, so it gets time to.
+    `gently`: the worker finished and is shutting its engine down itself, so it gets time to. Otherwise
+    (a fault, an interrupt) the engine has nothing left worth a graceful shutdown: it is killed at once
+    (multiprocessing's resource tracker still removes the shared memory it leaves).
     """
     if gently:
         proc.join(timeout=10)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig in (signal.SIGTERM, signal.SIGKILL) if gently else (signal.SIGKILL,):
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
