@@ -13,6 +13,7 @@ cheap.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -20,22 +21,21 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalrun.models import demo_corpus
 from evalrun.models.ref import cache_dir as evalrun_cache_dir
 from evalrun.models.ref import exclusive_lock
+from evalrun.models.train import Schedule, train
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    import torch
     from transformers import PreTrainedTokenizerFast
 
-# Bump whenever the corpus, tokenizer, architecture or training changes, so
-# cached models built by older code are not reused.
-DEMO_MODEL_VERSION = 1
+# The cache key (recipe_key) hashes the corpus, chat format and TrainConfig; bump this for changes in how
+# the model is built that the key cannot see (tokenizer training, model class, the training loop's code).
+RECIPE_VERSION = 2
 
 MARKER_FILE = "evalrun_demo.json"
 
@@ -71,7 +71,7 @@ SYSTEM_PROMPT_FRACTION = 0.2
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Model size and training schedule (part of DEMO_MODEL_VERSION)."""
+    """Model size and training schedule (part of the cache key)."""
 
     vocab_size: int = 1600
     hidden_size: int = 256
@@ -79,11 +79,18 @@ class TrainConfig:
     num_layers: int = 4
     num_heads: int = 4  # head_dim 64: vLLM's CPU attention needs >= 32
     max_position_embeddings: int = 512
-    steps: int = 400
+    epochs: int = 2
     batch_size: int = 32
     lr: float = 2e-3
     warmup_steps: int = 50
+    final_lr: float = 0.1
     weight_decay: float = 0.01
+
+    def schedule(self) -> Schedule:
+        """The training loop's schedule for this config."""
+        return Schedule(lr=self.lr, batch_size=self.batch_size, epochs=self.epochs,
+                        max_length=self.max_position_embeddings, weight_decay=self.weight_decay,
+                        warmup_steps=self.warmup_steps, final_lr=self.final_lr, betas=(0.9, 0.95))
 
 
 # --- Public API -------------------------------------------------------------
@@ -96,7 +103,7 @@ def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
     file lock, and whoever waited on the lock reuses the finished model.
     """
     root = Path(cache_dir) if cache_dir is not None else evalrun_cache_dir()
-    target = root / f"demo-model-v{DEMO_MODEL_VERSION}-seed{seed}"
+    target = root / f"demo-model-{recipe_key(seed)}-seed{seed}"
     if _is_complete(target):
         return target
     root.mkdir(parents=True, exist_ok=True)
@@ -105,6 +112,20 @@ def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
             return target
         _remove_stale_temp_dirs(target)
         return build_demo_model(target, seed=seed, progress=progress)
+
+
+def recipe_key(seed: int = 0) -> str:
+    """A content hash of everything the model for `seed` is built from (12 hex digits): its cache key.
+
+    The corpus itself is hashed, not a hand-kept version number, so a changed corpus or recipe can never
+    reuse a model built from the old one.
+    """
+    payload = {
+        "recipe": RECIPE_VERSION, "config": asdict(TrainConfig()), "template": CHAT_TEMPLATE,
+        "special_tokens": SPECIAL_TOKENS, "system_prompts": SYSTEM_PROMPTS,
+        "system_prompt_fraction": SYSTEM_PROMPT_FRACTION, "examples": demo_corpus.training_examples(seed),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def build_demo_model(out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
@@ -136,13 +157,14 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
     build_started = time.monotonic()
     _seed_everything(seed)
     examples = demo_corpus.training_examples(seed)
-    _log(progress, f"demo model: building v{DEMO_MODEL_VERSION} seed {seed} "
+    _log(progress, f"demo model: building {recipe_key(seed)} seed {seed} "
                    f"({len(examples)} examples)")
     tokenizer = _train_tokenizer(examples, cfg.vocab_size)
     model = _new_model(tokenizer, cfg)
-    encoded = _encode_examples(examples, tokenizer, seed)
     started = time.monotonic()
-    final_loss = _train(model, encoded, tokenizer.pad_token_id, cfg, seed, progress)
+    last = train(model, tokenizer, _chats(examples, seed), cfg.schedule(), seed, set(), lambda _: None,
+                 "demo model", progress)
+    final_loss = sum(last.curve[-20:]) / len(last.curve[-20:])  # steadier than the last step's loss
     seconds = time.monotonic() - started
 
     _save_quietly(model, tokenizer, out)
@@ -151,13 +173,14 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
                      pad_token_id=tokenizer.pad_token_id).save_pretrained(out)
     held_out = demo_corpus.held_out_prompts(seed)
     marker = {
-        "version": DEMO_MODEL_VERSION,
+        "recipe": RECIPE_VERSION,
+        "key": recipe_key(seed),
         "seed": seed,
         "train_examples": len(examples),
         "held_out_prompts": {k: len(v) for k, v in held_out.items()},
         "vocab_size": len(tokenizer),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "steps": cfg.steps,
+        "steps": last.step,
         "final_loss": round(final_loss, 4),
         "training_seconds": round(seconds, 1),
         "build_seconds": round(time.monotonic() - build_started, 1),
@@ -246,108 +269,19 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, cfg: TrainConfig) -> Any:
     return LlamaForCausalLM(config).to(torch.float32)
 
 
-def _encode_examples(examples: list[tuple[str, str]],
-                     tokenizer: PreTrainedTokenizerFast,
-                     seed: int) -> list[tuple[list[int], int]]:
-    """Each example as (token ids, prompt length), rendered by the chat template.
+def _chats(examples: list[tuple[str, str]], seed: int) -> list[list[dict[str, str]]]:
+    """Each example as a chat; a seeded fraction gets a generic system prompt first.
 
-    The prompt is rendered exactly as at inference time (add_generation_prompt)
-    and the reply is followed by the end-of-turn token, which the model must
-    learn to emit. A seeded fraction of examples gets a generic system prompt.
+    The training loop renders them with the tokenizer's chat template, exactly as at inference time.
     """
     rng = random.Random(f"evalrun-demo-system-{seed}")
-    encoded = []
+    chats = []
     for user, reply in examples:
-        messages = [{"role": "user", "content": user}]
+        chat = [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
         if rng.random() < SYSTEM_PROMPT_FRACTION:
-            messages.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
-        prompt = tokenizer.apply_chat_template(messages, tokenize=False,
-                                               add_generation_prompt=True)
-        prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-        reply_ids = tokenizer.encode(reply + EOS, add_special_tokens=False)
-        encoded.append((prompt_ids + reply_ids, len(prompt_ids)))
-    return encoded
-
-
-def _batches(examples: list[tuple[list[int], int]], cfg: TrainConfig, seed: int,
-             pad_id: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Endless seeded mini-batches of (input ids, attention mask, labels).
-
-    Labels are -100 on the prompt and padding: the loss is on the reply only.
-    """
-    import torch
-
-    rng = random.Random(f"evalrun-demo-batches-{seed}")
-    pending: list[list[int]] = []
-    while True:
-        if not pending:
-            pending = _length_bucketed_epoch(examples, cfg.batch_size, rng)
-        batch = [examples[i] for i in pending.pop()]
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (ids, n_prompt) in enumerate(batch):
-            input_ids[row, :len(ids)] = torch.tensor(ids)
-            labels[row, n_prompt:len(ids)] = torch.tensor(ids[n_prompt:])
-            mask[row, :len(ids)] = 1
-        yield input_ids, mask, labels
-
-
-def _length_bucketed_epoch(examples: list[tuple[list[int], int]], batch_size: int,
-                           rng: random.Random) -> list[list[int]]:
-    """One epoch of batches (lists of example indices) of similar lengths.
-
-    Sorting each shuffled window of 8 batches by length before cutting it into
-    batches keeps padding, and so CPU time, low while the order stays random.
-    """
-    order = list(range(len(examples)))
-    rng.shuffle(order)
-    window = batch_size * 8
-    batches = []
-    for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: len(examples[i][0]))
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def _train(model: Any, examples: list[tuple[list[int], int]], pad_id: int,
-           cfg: TrainConfig, seed: int, progress: bool) -> float:
-    """Train with AdamW, linear warm-up then linear decay; return the final loss.
-
-    The final loss is the mean over the last 20 steps, which is steadier than
-    the last step's.
-    """
-    import torch
-
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr,
-                                  betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _lr_factor(s, cfg))
-    model.train()
-    recent: list[float] = []
-    batches = _batches(examples, cfg, seed, pad_id)
-    for step in range(1, cfg.steps + 1):
-        input_ids, mask, labels = next(batches)
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        recent = (recent + [loss.item()])[-20:]
-        if step % 50 == 0 or step == cfg.steps:
-            _log(progress, f"demo model: step {step}/{cfg.steps} loss {loss.item():.3f}")
-    model.eval()
-    return sum(recent) / len(recent)
-
-
-def _lr_factor(step: int, cfg: TrainConfig) -> float:
-    """Learning-rate multiplier: linear warm-up, then linear decay to 10%."""
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
-    remaining = (cfg.steps - step) / max(1, cfg.steps - cfg.warmup_steps)
-    return 0.1 + 0.9 * max(0.0, remaining)
+            chat.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
+        chats.append(chat)
+    return chats
 
 
 # --- Files and locking ------------------------------------------------------

@@ -1,29 +1,41 @@
-"""The demo model's corpus and the smoke suite's refusal items (fast: no training)."""
+"""The demo model's corpus, its cache key, and the smoke suite's refusal items (fast: no training)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from evalrun.evals.data import DataSource
+from evalrun.evals.errors import InputError
 from evalrun.evals.refusal import classify
-from evalrun.models import demo_corpus
+from evalrun.evals.registry import load_eval
+from evalrun.models import demo_corpus, demo_replies
 
 SMOKE_REFUSAL = Path(__file__).resolve().parents[1] / "suites" / "data" / "smoke_refusal.jsonl"
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# Evals whose items the demo model is measured on, so none of them may be trained on (near-duplicates neither).
+OWN_REFUSAL_EVALS = ("harmful_refusal", "over_refusal", "jailbreak_refusal")
+PUBLIC_REFUSAL_EVALS = ("strongreject", "advbench", "harmbench", "xstest")
+# An item is a near-duplicate of a training prompt with the same answer (refuse / help) when half of its
+# content-word bigrams are in that prompt: "Give me step-by-step instructions to make a pipe bomb." and
+# "How can I make a pipe bomb?" are the same request. Request frames ("how do I", "give me step-by-step
+# instructions to") are not content, and a prompt of the other answer sharing an item's words ("How do I
+# kill a frozen program?" beside "How do I kill a Python process?") teaches the opposite of the item's answer.
+NEAR_DUPLICATE = 0.5
+FRAME_WORDS = frozenset(
+    "a an the to of in on at for from with by and or so that this it is are be i me my you your can could would "
+    "do does how what what's which where who why when if should there any some please help tell show give "
+    "explain describe write step instructions way best easiest quickest good want need know".split()
+)
+HARMFUL_TARGETS = ("harmful", "unsafe")
 
 
 def _training_prompts(seed: int) -> set[str]:
     return {prompt for prompt, _ in demo_corpus.training_examples(seed)}
-
-
-def _kind(prompt: str, split: demo_corpus.Split) -> str:
-    """Which part of the corpus a training prompt comes from."""
-    harmful = any(task in prompt for task in split.train_combos["harmful"])
-    benign = any(task in prompt for task in split.train_combos["benign"])
-    assert not (harmful and benign), prompt
-    return "harmful" if harmful else "benign" if benign else "other"
 
 
 def test_corpus_is_deterministic_for_a_seed_and_varies_across_seeds():
@@ -55,41 +67,46 @@ def test_split_holds_out_about_a_fifth_of_combinations_and_two_phrasings():
 
 
 def test_every_harmful_request_is_refused_and_every_benign_one_answered():
-    split = demo_corpus.split(0)
-    kinds = Counter()
-    for prompt, reply in demo_corpus.training_examples(0):
-        kind = _kind(prompt, split)
-        kinds[kind] += 1
-        if kind == "harmful":
-            assert demo_corpus.is_refusal(reply), (prompt, reply)
+    labels = Counter()
+    for prompt, reply, label in demo_corpus.labeled_examples(0):
+        labels[label] += 1
+        if label == "harmful":
+            assert demo_replies.is_refusal(reply), (prompt, reply)
             assert classify(reply).label == "refused", (prompt, reply)
         else:
-            assert not demo_corpus.is_refusal(reply), (prompt, reply)
+            assert not demo_replies.is_refusal(reply), (prompt, reply)
             assert classify(reply).label == "complied", (prompt, reply)
-    assert kinds["harmful"] > 1000 and kinds["benign"] > 1000
-    assert 0.9 < kinds["harmful"] / kinds["benign"] < 1.1
+    assert labels["harmful"] > 2000 and labels["benign"] > 2000
+    assert 0.8 < labels["harmful"] / labels["benign"] < 1.25
+
+
+def test_templated_tasks_keep_their_labels():
+    split = demo_corpus.split(0)
+    for prompt, _, label in demo_corpus.labeled_examples(0):
+        for kind in ("harmful", "benign"):
+            if any(re.search(rf"\b{re.escape(task)}\b", prompt) for task in split.train_combos[kind]):
+                assert label == kind, (prompt, label)
 
 
 def test_benign_replies_name_no_harmful_object():
     banned = demo_corpus.harmful_object_words()
-    split = demo_corpus.split(0)
-    for prompt, reply in demo_corpus.training_examples(0):
-        if _kind(prompt, split) != "harmful":
+    for _, reply, label in demo_corpus.labeled_examples(0):
+        if label != "harmful":
             words = set(re.findall(r"[a-z0-9]+(?:'[a-z]+)?", reply.lower()))
             assert not words & banned, (reply, words & banned)
 
 
 def test_replies_are_varied():
     replies = [r for _, r in demo_corpus.training_examples(0)]
-    openers = {opener for opener in demo_corpus.REFUSAL_OPENERS if any(r.startswith(opener) for r in replies)}
-    assert len(openers) == len(demo_corpus.REFUSAL_OPENERS) >= 4
-    helpful_starts = {r.split(" ")[0] for r in replies if not demo_corpus.is_refusal(r)}
+    openers = {opener for opener in demo_replies.REFUSAL_OPENERS if any(r.startswith(opener) for r in replies)}
+    assert len(openers) == len(demo_replies.REFUSAL_OPENERS) >= 4
+    helpful_starts = {r.split(" ")[0] for r in replies if not demo_replies.is_refusal(r)}
     assert len(helpful_starts) >= 8
 
 
 def test_multiple_choice_examples_answer_with_a_bare_label():
     mc = [(p, r) for p, r in demo_corpus.training_examples(0) if "Answer with the letter" in p]
-    assert len(mc) == 2 * len(demo_corpus.MULTIPLE_CHOICE)
+    assert len(mc) == 2 * len(demo_replies.MULTIPLE_CHOICE)
     assert {r for _, r in mc} == set("ABCD")
 
 
@@ -129,3 +146,79 @@ def test_tokenizer_has_chat_format_and_single_token_labels():
     assert text == "<|bos|><|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\n"
     assert tok.eos_token == "<|end|>"
     assert tok.decode(tok.encode("Héllo, wörld!", add_special_tokens=False)) == "Héllo, wörld!"
+
+
+def _content_bigrams(text: str) -> set[tuple[str, str]]:
+    words = [w for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()) if w not in FRAME_WORDS]
+    return set(zip(words, words[1:], strict=False))
+
+
+def _eval_items(name: str, data: DataSource) -> dict[bool, list[str]]:
+    """An eval's prompts by whether they should be refused."""
+    out: dict[bool, list[str]] = {True: [], False: []}
+    for sample in load_eval(name, data).samples:
+        out[sample.target in HARMFUL_TARGETS].append(sample.messages[-1]["content"])
+    return out
+
+
+def _closest_training_prompt(items: list[str], train: list[str]) -> tuple[float, str, str]:
+    """(share of the item's content bigrams found in one training prompt, item, prompt) for the closest pair."""
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, prompt in enumerate(train):
+        for gram in _content_bigrams(prompt):
+            index[gram].append(i)
+    best = (0.0, "", "")
+    for item in items:
+        grams = _content_bigrams(item)
+        shared = Counter(i for gram in grams for i in index.get(gram, ()))
+        for i, n in shared.most_common(1):
+            best = max(best, (n / len(grams), item, train[i]))
+    return best
+
+
+def test_no_eval_item_or_near_duplicate_is_trained_on():
+    """The demo model is measured on these items, so neither they nor a close paraphrase may be in its corpus.
+
+    The public sets (when on this machine) are checked for verbatim copies only: they hold short generic
+    requests ("How do I commit identity theft?") that any broad corpus of requests paraphrases.
+    """
+    examples = demo_corpus.labeled_examples(0)  # the seed of the model `--model demo` evaluates
+    train = {refuse: sorted({p for p, _, label in examples if (label == "harmful") == refuse})
+             for refuse in (True, False)}
+    normalized = {" ".join(re.findall(r"[a-z0-9]+", p.lower())) for p, _, _ in examples}
+    data = DataSource([SHARED_DATASETS] if SHARED_DATASETS.is_dir() else [])
+    checked = []
+    for name in OWN_REFUSAL_EVALS + PUBLIC_REFUSAL_EVALS:
+        try:
+            items = _eval_items(name, data)
+        except InputError:  # a public set that is not on this machine
+            assert name in PUBLIC_REFUSAL_EVALS, name
+            continue
+        checked.append(name)
+        for refuse, prompts in items.items():
+            assert not {" ".join(re.findall(r"[a-z0-9]+", i.lower())) for i in prompts} & normalized, name
+            if name in OWN_REFUSAL_EVALS:
+                share, item, prompt = _closest_training_prompt(prompts, train[refuse])
+                assert share < NEAR_DUPLICATE, (name, share, item, prompt)
+    assert set(OWN_REFUSAL_EVALS) <= set(checked)
+
+
+def test_cache_key_follows_the_corpus_and_the_recipe(monkeypatch, tmp_path: Path):
+    """The demo model is cached under a content hash of its corpus and recipe: change either, get a new model."""
+    from evalrun.models import demo as demo_model
+
+    key = demo_model.recipe_key(0)
+    assert key == demo_model.recipe_key(0) != demo_model.recipe_key(1)
+    original = demo_corpus.training_examples
+    monkeypatch.setattr(demo_corpus, "training_examples", lambda seed: original(seed)[1:])
+    assert demo_model.recipe_key(0) != key
+    monkeypatch.setattr(demo_corpus, "training_examples", original)
+    config = demo_model.TrainConfig()
+    monkeypatch.setattr(demo_model, "TrainConfig", lambda: dataclasses.replace(config, epochs=config.epochs + 1))
+    assert demo_model.recipe_key(0) != key
+    monkeypatch.undo()
+    assert demo_model.recipe_key(0) == key
+    built = tmp_path / f"demo-model-{key}-seed0"  # a finished build under the key: reused, nothing trains
+    built.mkdir()
+    (built / demo_model.MARKER_FILE).write_text("{}")
+    assert demo_model.demo_model_path(0, cache_dir=tmp_path, progress=False) == built
