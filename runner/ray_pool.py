@@ -30,6 +30,7 @@ DRAIN_EVERY_S = 0.25
 UNITS_PER_REPLICA = 4  # enough units that a fast replica takes over a slow one's share
 MAX_UNIT = 512
 MAX_RESTARTS = 1
+RELOAD_WAIT_S, RELOADS = 2.0, 5  # a call right after a death can still reach the dead process: retry, then give up
 
 
 def work_units(requests: list[Request], replicas: int) -> list[list[int]]:
@@ -57,6 +58,9 @@ class _Slot:
     unit: list[int] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     deaths: int = 0
+    causes: list[str] = field(default_factory=list)  # why it died, each time
+    reloads: int = 0  # load() calls lost since the last death
+    retry_at: float = 0.0  # when to call load() again
     last_drain: float = 0.0
     stats: dict[str, float] = field(default_factory=lambda: {"units": 0, "render_s": 0.0, "generate_s": 0.0})
 
@@ -98,8 +102,6 @@ class RayEngine:
         log = str(self.log_path) if self.log_path else None
         self._load_args = (model, self.options, loras, self.extra_args)
         slots = [_Slot(i, actor.remote(i, log)) for i in range(self.ray_opts.replicas)]
-        for s in slots:
-            s.pending = s.actor.load.remote(*self._load_args)
         return slots
 
     def _env(self) -> dict[str, str]:
@@ -141,11 +143,13 @@ class RayEngine:
             while queue or any(s.state == "busy" for s in slots):
                 live = [s for s in slots if s.state != "dead"]
                 if not live:
-                    why = "; ".join(sorted({s.info.get("death", "died") for s in slots}))
+                    why = "; ".join(sorted({s.causes[-1] if s.causes else "died" for s in slots}))
                     raise RunError(f"all {len(slots)} Ray replicas died ({why}); "
                                    f"{len(delivered)} of {len(requests)} results were saved: rerun the same command "
                                    "to resume")
                 for s in live:
+                    if s.state == "starting" and s.pending is None and time.perf_counter() >= s.retry_at:
+                        s.pending = s.actor.load.remote(*self._load_args)  # waits for Ray's restart after a death
                     if s.state == "idle" and queue:
                         s.unit = [i for i in queue.popleft() if i not in delivered]
                         if s.unit:
@@ -153,6 +157,7 @@ class RayEngine:
                             s.pending = s.actor.run_unit.remote([requests[i].to_dict() for i in s.unit])
                 refs = [r for s in live for r in (s.pending, s.drain) if r is not None]
                 if not refs:
+                    time.sleep(DRAIN_EVERY_S)
                     continue
                 ready, _ = ray.wait(refs, num_returns=len(refs), timeout=DRAIN_EVERY_S)
                 ready = set(ready)
@@ -172,15 +177,16 @@ class RayEngine:
                             s.drain = None
                         out = ray.get(ref)
                     except ray.exceptions.RayActorError as e:
-                        requeued += self._lost(s, e, delivered, queue)
-                        if s.state == "starting":  # answers once Ray has restarted the actor, or fails if it cannot
-                            s.pending = s.actor.load.remote(*self._load_args)
+                        if s.state == "starting" and s.deaths and s.reloads < RELOADS:
+                            s.reloads, s.retry_at = s.reloads + 1, time.perf_counter() + RELOAD_WAIT_S
+                        else:
+                            requeued += self._lost(s, e, delivered, queue)
                         continue
                     except ray.exceptions.RayTaskError as e:
                         what = "could not load the model" if s.state == "starting" else "failed generating"
                         raise RunError(f"Ray replica {s.index} {what}: {_cause(e)}") from None
                     if s.state == "starting":
-                        s.info, s.state = out, "idle"
+                        s.info, s.state, s.reloads = out, "idle", 0
                         bars.label(s.index, out.get("host", ""))
                         if t0 is None:
                             t0 = time.perf_counter()
@@ -208,8 +214,8 @@ class RayEngine:
         if unfinished:
             queue.appendleft(unfinished)
         s.deaths += 1
-        s.info = {**s.info, "death": _cause(error)}
-        s.unit, s.drain = [], None
+        s.causes.append(_cause(error))
+        s.unit, s.drain, s.retry_at = [], None, 0.0
         s.state = "dead" if s.deaths > MAX_RESTARTS else "starting"
         return len(unfinished)
 
@@ -222,11 +228,11 @@ def _info(slots: list[_Slot], resources: dict[str, Any], generate_s: float, requ
         "replica": s.index, "host": s.info.get("host"), "node_id": s.info.get("node_id"),
         "resources": s.info.get("resources"), "ray_version": s.info.get("ray_version"),
         "vllm_version": s.info.get("vllm_version"), "device": s.info.get("device_name"),
-        "engine_load_s": s.info.get("engine_load_s"), "deaths": s.deaths, **s.stats,
+        "engine_load_s": s.info.get("engine_load_s"), "deaths": s.deaths, "death_causes": s.causes, **s.stats,
         **bars.figures(s.index),
     } for s in slots]
     nodes = sorted({r["node_id"] for r in replicas if r["node_id"]})
-    for k in ("replica", "node_id", "host", "pid", "resources", "death"):
+    for k in ("replica", "node_id", "host", "pid", "resources"):
         first.pop(k, None)
     return {
         **first,

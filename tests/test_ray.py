@@ -159,7 +159,8 @@ def test_killed_replica_is_replaced_and_nothing_is_lost(adapter: Path, single: P
     assert done_at_kill < total, "the kill should land mid-run"
     _same_as_single(out, single)
     cluster = json.loads((out / "manifest.json").read_text())["engine_info"]["cluster"]
-    assert sum(r["deaths"] for r in cluster["replicas"]) == 1
+    assert sum(r["deaths"] for r in cluster["replicas"]) == 1, cluster["replicas"]
+    assert cluster["requeued_requests"] <= total - done_at_kill
 
 
 @vllm
@@ -221,3 +222,13 @@ def test_bad_cluster_input_is_one_line_before_any_model_loads(tmp_path: Path, ru
         assert proc.returncode == code, (extra, proc.stderr[-2000:])
         assert len(lines) == 1 and lines[0].startswith("evalrun: error: ") and message in lines[0], (extra, lines)
         assert not out.exists(), f"{extra}: the run dir was made, so the check came after loading"
+
+
+def test_plain_evalrun_never_imports_ray():
+    """Only --ray loads Ray: the CLI and the whole run pipeline import without it."""
+    import sys
+
+    code = ("import sys, evalrun.cli.main, evalrun.runner.run, evalrun.runner.generate, evalrun.runner.inputs; "
+            "print(sorted(m for m in ('ray', 'torch', 'vllm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
