@@ -16,8 +16,10 @@ MAX_LEN = 300
 # `ValueError: ...`, `torch.OutOfMemoryError: ...`, `safetensors_rust.SafetensorError: ...` at a line start
 EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit)\b:?\s?(.*)$")
 GENERIC = ("Engine core initialization failed", "initialization failed due to an exception in a background process",
-           "EngineDeadError", "EngineCore encountered an issue", "See stack trace", "See root cause")
-LOG_PREFIX = re.compile(r"^\(\w+(?: pid=\d+)?\)\s*")  # vLLM tags lines of its child processes: `(EngineCore pid=1) `
+           "EngineDeadError", "EngineCore encountered an issue", "See stack trace", "See root cause",
+           "RuntimeError: cancelled")  # the last: a worker's queue read cut short by its engine's death
+# vLLM tags its processes' lines, `(EngineCore pid=1) `, and its logger adds `ERROR 12-01 23:52:30 [core.py:1512] `
+LOG_PREFIX = re.compile(r"^\([\w-]+(?: pid=\d+)?\)\s*(?:[A-Z]+ \d\d-\d\d [\d:]+ \[[^\]]*\]\s*)?")
 
 
 def log_size(path: Path | None) -> int:
@@ -27,17 +29,21 @@ def log_size(path: Path | None) -> int:
         return 0
 
 
-def cause_from_log(path: Path | None, offset: int = 0) -> str | None:
-    """The first specific exception line written to `path` after `offset`, or None."""
+def read_log(path: Path | None, offset: int = 0) -> str:
+    """What this engine wrote to `path` (from `offset`, at most 4 MiB); "" if there is none."""
     if path is None:
-        return None
+        return ""
     try:
         with path.open("rb") as f:
             f.seek(offset)
-            text = f.read(4 << 20).decode(errors="replace")
+            return f.read(4 << 20).decode(errors="replace")
     except OSError:
-        return None
-    for raw in text.splitlines():
+        return ""
+
+
+def cause_from_log(path: Path | None, offset: int = 0) -> str | None:
+    """The first specific exception line written to `path` after `offset`, or None."""
+    for raw in read_log(path, offset).splitlines():
         line = LOG_PREFIX.sub("", raw).rstrip()
         if EXCEPTION_LINE.match(line) and not any(g in line for g in GENERIC):
             return _short(line)

@@ -10,13 +10,14 @@ process group is ended. Nothing waits without a bound.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
 from evalrun.evals.errors import InputError, RunError
-from evalrun.runner.engine_errors import cause_from_log
+from evalrun.runner.engine_errors import cause_from_log, read_log
 from evalrun.runner.interrupts import StopRequests
 from evalrun.runner.watchdog import Death, EngineWatch, group_members
 
@@ -36,10 +37,20 @@ class Link:
         self.ready = False
 
     def expect(self, expected: str) -> dict[str, Any]:
-        """Deliver results until the `expected` message arrives; its payload."""
+        """Deliver results until the `expected` message arrives; its payload.
+
+        The process tree is checked every POLL_S whether or not messages flow, so every engine
+        process is seen while alive and its death noticed even while results still stream in.
+        """
+        next_check = 0.0
         while True:
             if self.stop.requested:
                 self._stop()
+            if time.monotonic() >= next_check:
+                death = self.watch.check() or (None if self.proc.is_alive() else self._worker_death())
+                if death is not None:
+                    self._died(death)
+                next_check = time.monotonic() + POLL_S
             if self.conn.poll(POLL_S):
                 msg = self._recv()
                 if msg is None:
@@ -47,11 +58,9 @@ class Link:
                 kind, payload = msg
                 if kind == expected:
                     return payload
+                if kind == "error" and (death := self.watch.check()) is not None:
+                    self._died(death, [payload])  # vLLM noticed first; the dead process is the cause
                 self._handle(kind, payload)
-                continue
-            death = self.watch.check() or (None if self.proc.is_alive() else self._worker_death())
-            if death is not None:
-                self._died(death)
 
     def _recv(self) -> tuple[str, Any] | None:
         try:
@@ -94,15 +103,18 @@ class Link:
                     break
         return other
 
-    def _died(self, death: Death) -> None:
+    def _died(self, death: Death, errors: list | None = None) -> None:
         """An engine process is gone: commit what arrived, and fail with the cause and the log."""
-        other = self._drain(time.monotonic() + DEATH_GRACE_S, stop_on="error")
-        errors = [p[1] for k, p in other if k == "error"]
-        cause = cause_from_log(self.log_path, self.log_offset)
-        if not self.ready and errors:  # a failed load: the worker's own message names the cause
-            raise RunError(errors[0])
+        if errors is None:
+            other = self._drain(time.monotonic() + DEATH_GRACE_S, stop_on="error")
+            errors = [p for k, p in other if k == "error"]
+        if errors and (not self.ready or (death.name == "worker" and death.code == 0)):
+            self._handle("error", errors[0])  # the worker ended itself: its own message names the cause
+        if death.signal is None and death.code is None:
+            death = _status_from_log(death, read_log(self.log_path, self.log_offset))
+        cause = None if death.signal is not None else cause_from_log(self.log_path, self.log_offset)
         see = f"see {self.log_path}" if self.log_path else "its log is above"
-        why = f": {cause}" if cause else ""
+        why = f"; first error in its log: {cause}" if cause else ""
         raise RunError(f"{death.describe()}{why}; finished results are kept in the journal ({see}); "
                        "rerun the same command to resume")
 
@@ -115,6 +127,15 @@ class Link:
                 pass
             self._drain(time.monotonic() + STOP_GRACE_S, stop_on="stopped")
         raise KeyboardInterrupt
+
+
+def _status_from_log(death: Death, log: str) -> Death:
+    """vLLM logs `Worker proc NAME died unexpectedly (exit code: -9)` when it reaps a worker before we look."""
+    m = death.name.startswith("VLLM::Worker") and re.search(r"died unexpectedly \(exit code: (-?\d+)\)", log)
+    if not m:
+        return death
+    code = int(m.group(1))
+    return Death(death.pid, death.name, signal=-code) if code < 0 else Death(death.pid, death.name, code=code)
 
 
 def end_group(proc, gently: bool) -> None:

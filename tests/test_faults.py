@@ -366,6 +366,16 @@ def test_root_cause_from_the_engine_log(tmp_path: Path):
                 "(EngineCore pid=12) safetensors_rust.SafetensorError: Error while deserializing header: "
                 "incomplete metadata\n"
                 "(EngineCore pid=12) RuntimeError: Engine core initialization failed. See root cause above.\n")
+    logged = tmp_path / "logged.log"
+    logged.write_text("(EngineCore pid=9) ERROR 12-01 23:52:30 [multiproc_executor.py:315] Worker proc VllmWorker-0 "
+                      "died unexpectedly (exit code: -9), shutting down executor.\n"
+                      "(EngineCore pid=9) ERROR 12-01 23:52:30 [core.py:1512] RuntimeError: cancelled\n"
+                      "(EngineCore pid=9) ERROR 12-01 23:52:30 [core.py:1512] torch.OutOfMemoryError: out of memory\n")
+    assert cause_from_log(logged) == "torch.OutOfMemoryError: out of memory"
+    from evalrun.runner.engine_link import _status_from_log
+
+    assert _status_from_log(Death(3, "VLLM::Worker"), logged.read_text()).signal == signal.SIGKILL
+    assert _status_from_log(Death(3, "VLLM::EngineCore"), logged.read_text()).signal is None
     cause = cause_from_log(log, offset)
     assert cause == "safetensors_rust.SafetensorError: Error while deserializing header: incomplete metadata"
     wrapped = RuntimeError("Engine core initialization failed. See root cause above. Failed core proc(s): {}")
