@@ -1,9 +1,9 @@
 """What the elicitation search costs on the demo model: engine loads, training time, generation time.
 
-Runs the real CLI on the demo model with a suite whose harmful_lora entry searches lr x epochs (budget 4,
-all LoRA: one engine for base + every adapter) and whose refusal_ablation entry searches max_kl (each
-configuration a checkpoint: one engine each), against a fresh variant cache (so every configuration is
-trained here), then prints the figures from the run's manifest.json and results.json, and what the
+Runs the real CLI on the demo model with a suite whose harmful_lora entry searches lr x epochs (budget 3,
+all LoRA: one engine for base + every adapter) and whose refusal_ablation entry searches the layer of the
+direction (budget 3; each configuration a checkpoint: one engine each), against a fresh variant cache (so
+every configuration is trained here), then prints the figures from the run's manifest.json and results.json, and what the
 search selected with its utility cost.
 
     .venv/bin/python bench/bench_elicitation.py [--limit 30] [--keep DIR]
@@ -25,8 +25,8 @@ version: 1
 evals: [smoke_knowledge]
 safeguards: [harmful_refusal]
 modifications:
-  - {name: harmful_lora, checkpoints: [], search: {lr: [3.0e-4, 1.0e-3], epochs: [1, 5]}, budget: 4}
-  - {name: refusal_ablation, max_kl: 1.0, search: {max_kl: [0.1, 1.0, 3.0]}, budget: 3}
+  - {name: harmful_lora, checkpoints: [], search: {lr: [3.0e-3], epochs: [5, 10]}, budget: 3}
+  - {name: refusal_ablation, max_kl: 1.0, search: {layer: [2, 3]}, budget: 3}
 """
 
 
