@@ -3,8 +3,8 @@
 Runs the real CLI on the demo model with a suite whose harmful_lora entry searches lr x epochs (budget 3,
 all LoRA: one engine for base + every adapter) and whose refusal_ablation entry searches the layer of the
 direction (budget 3; each configuration a checkpoint: one engine each), against a fresh variant cache (so
-every configuration is trained here), then prints the figures from the run's manifest.json and results.json, and what the
-search selected with its utility cost.
+every configuration is trained here), then prints the figures from the run's manifest.json and
+results.json, and what the search selected with its utility cost.
 
     .venv/bin/python bench/bench_elicitation.py [--limit 30] [--keep DIR]
 """
