@@ -29,7 +29,8 @@ def _origin(obj: object) -> str:
 class Registry(Generic[T]):
     """Named plugins of one `kind`, loaded lazily from `load_builtins()` and the entry-point `group`."""
 
-    def __init__(self, kind: str, group: str, load_builtins: Callable[[], None], hint: str) -> None:
+    def __init__(self, kind: str, group: str, load_builtins: Callable[[], None],
+                 hint: str | Callable[[list[str]], str]) -> None:
         self.kind, self.group, self.hint = kind, group, hint
         self._load_builtins = load_builtins
         self._items: dict[str, T] = {}
@@ -44,6 +45,10 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
+    def remove(self, name: str) -> None:
+        """Forget `name` (a test's temporary plugin)."""
+        self._items.pop(name, None)
+
     def _load(self) -> None:
         if self._loaded:
             return
@@ -53,9 +58,9 @@ class Registry(Generic[T]):
             ep.load()
 
     def all(self) -> dict[str, T]:
-        """Every registered item by name, sorted."""
+        """Every registered item by name, in registration order (built-ins first)."""
         self._load()
-        return dict(sorted(self._items.items()))
+        return dict(self._items)
 
     def get(self, name: str) -> T:
         """The item `name`, or an InputError suggesting the closest names."""
@@ -63,7 +68,8 @@ class Registry(Generic[T]):
         if name in self._items:
             return self._items[name]
         close = difflib.get_close_matches(name, self._items, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; {self.hint}"
+        fallback = self.hint(list(self._items)) if callable(self.hint) else self.hint
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; {fallback}"
         raise InputError(f"unknown {self.kind} {name!r}{hint}")
 
     def __contains__(self, name: str) -> bool:

@@ -14,19 +14,18 @@ what it accepts, and a `Literal` annotation is checked against its values.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import pkgutil
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib.metadata import entry_points
 from typing import Any
 
 from evalrun.evals.core import Eval
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
+from evalrun.evals.plugins import Registry
 
 Factory = Callable[..., Eval]
 
@@ -41,54 +40,40 @@ class EvalSpec:
     hazardous: bool = False
 
 
-_REGISTRY: dict[str, EvalSpec] = {}
-_loaded = False
+def _load_builtins() -> None:
+    from evalrun.evals import builtin
+
+    for mod in pkgutil.iter_modules(builtin.__path__):
+        importlib.import_module(f"{builtin.__name__}.{mod.name}")
+
+
+EVALS: Registry[EvalSpec] = Registry("eval", "evalrun.evals", _load_builtins, "run `evalrun list` to see the evals")
 
 
 def register(
     name: str, *, category: str, version: int = 1, hazardous: bool = False
 ) -> Callable[[Factory], Factory]:
-    """Register an eval factory under `name`.
+    """Register an eval factory under `name` (an InputError if other code already registered that name).
 
     `hazardous` marks evals whose completions a redacted report must hide.
     """
 
     def deco(factory: Factory) -> Factory:
         doc = (factory.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = EvalSpec(name, category, version, factory, doc[0] if doc else "", hazardous)
+        EVALS.add(name, EvalSpec(name, category, version, factory, doc[0] if doc else "", hazardous))
         return factory
 
     return deco
 
 
-def _load_plugins() -> None:
-    """Import the built-in evals and every `evalrun.evals` entry point, once."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from evalrun.evals import builtin
-
-    for mod in pkgutil.iter_modules(builtin.__path__):
-        importlib.import_module(f"{builtin.__name__}.{mod.name}")
-    for ep in entry_points(group="evalrun.evals"):
-        ep.load()
-
-
 def all_specs() -> dict[str, EvalSpec]:
     """Every registered eval by name."""
-    _load_plugins()
-    return dict(sorted(_REGISTRY.items()))
+    return dict(sorted(EVALS.all().items()))
 
 
 def get_spec(name: str) -> EvalSpec:
     """The spec of `name`, or an InputError suggesting the closest names."""
-    specs = all_specs()
-    if name in specs:
-        return specs[name]
-    close = difflib.get_close_matches(name, specs, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; run `evalrun list` to see the evals"
-    raise InputError(f"unknown eval {name!r}{hint}")
+    return EVALS.get(name)
 
 
 def accepted_options(name: str) -> dict[str, Any]:

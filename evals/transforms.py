@@ -26,11 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib.metadata import entry_points
 from typing import Any
 
 from evalrun.evals.core import Completion, Eval, Sample, Score, Scorer
 from evalrun.evals.errors import InputError
+from evalrun.evals.plugins import Registry
 
 ENTRY_POINT_GROUP = "evalrun.transforms"
 # A continuation shorter than this many words adds nothing to a prefilled prefix: it is judged as an empty reply.
@@ -54,32 +54,22 @@ class Transform:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
-_TRANSFORMS: dict[str, Transform] = {}
-_loaded = False
+def _load_builtins() -> None:
+    import evalrun.evals.attacks  # noqa: F401 - registers the built-ins
+
+
+TRANSFORMS: Registry[Transform] = Registry(
+    "transform", ENTRY_POINT_GROUP, _load_builtins, lambda names: f"known: {', '.join([*names, *families()])}")
 
 
 def register_transform(transform: Transform) -> Transform:
-    """Add a transform to the registry (a later one with the same name replaces it)."""
-    _TRANSFORMS[transform.name] = transform
-    return transform
-
-
-def _load_plugins() -> None:
-    """Import the built-in transforms and every `evalrun.transforms` entry point, once."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import evalrun.evals.attacks  # noqa: F401 - registers the built-ins
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        ep.load()
+    """Add a transform to the registry (an InputError if other code already registered its name)."""
+    return TRANSFORMS.add(transform.name, transform)
 
 
 def all_transforms() -> dict[str, Transform]:
     """Every transform by name, in registration order (`none`, the baseline, first)."""
-    _load_plugins()
-    return dict(_TRANSFORMS)
+    return TRANSFORMS.all()
 
 
 def families() -> dict[str, list[str]]:
@@ -92,12 +82,8 @@ def families() -> dict[str, list[str]]:
 
 
 def get_transform(name: str) -> Transform:
-    """The transform `name`, or an InputError listing the known names."""
-    transforms = all_transforms()
-    if name not in transforms:
-        known = ", ".join([*transforms, *families()])
-        raise InputError(f"unknown transform {name!r}; known: {known}")
-    return transforms[name]
+    """The transform `name`, or an InputError suggesting the closest names."""
+    return TRANSFORMS.get(name)
 
 
 TransformSpec = str | Mapping[str, Any]

@@ -11,16 +11,14 @@ A plugin package exposes a module under the entry-point group
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from evalrun.evals.data import DataSource
-from evalrun.evals.errors import InputError
+from evalrun.evals.plugins import Registry
 from evalrun.models.variant import Variant
 
 BUILTIN_MODULES = ("lora", "full", "ablation", "quantize")
@@ -54,8 +52,13 @@ class ModificationSpec:
     check: Callable[[dict[str, Any]], None] | None = None  # InputError on bad option values, before any work
 
 
-_REGISTRY: dict[str, ModificationSpec] = {}
-_loaded = False
+def _load_builtins() -> None:
+    for mod in BUILTIN_MODULES:
+        importlib.import_module(f"{__package__}.{mod}")
+
+
+MODIFICATIONS: Registry[ModificationSpec] = Registry(
+    "modification", "evalrun.modifications", _load_builtins, lambda names: f"known modifications: {', '.join(names)}")
 
 
 def register_modification(
@@ -71,39 +74,21 @@ def register_modification(
 
     def deco(func: Callable[[Job], list[Variant]]) -> Callable[[Job], list[Variant]]:
         doc = (func.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ModificationSpec(name, func, dict(defaults or {}), version, doc[0] if doc else "",
-                                           data_files, cached, check)
+        MODIFICATIONS.add(name, ModificationSpec(name, func, dict(defaults or {}), version, doc[0] if doc else "",
+                                                 data_files, cached, check))
         return func
 
     return deco
 
 
-def _load_plugins() -> None:
-    """Import the built-in modifications and every `evalrun.modifications` entry point, once."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in BUILTIN_MODULES:
-        importlib.import_module(f"{__package__}.{mod}")
-    for ep in entry_points(group="evalrun.modifications"):
-        ep.load()
-
-
 def all_modifications() -> dict[str, ModificationSpec]:
     """Every registered modification by name."""
-    _load_plugins()
-    return dict(sorted(_REGISTRY.items()))
+    return dict(sorted(MODIFICATIONS.all().items()))
 
 
 def get_modification(name: str) -> ModificationSpec:
     """The spec of `name`, or an InputError suggesting the closest names."""
-    specs = all_modifications()
-    if name in specs:
-        return specs[name]
-    close = difflib.get_close_matches(name, specs, n=3)
-    hint = f"did you mean {', '.join(close)}?" if close else f"known modifications: {', '.join(specs)}"
-    raise InputError(f"unknown modification {name!r}; {hint}")
+    return MODIFICATIONS.get(name)
 
 
 def failed(job: Job, reason: str) -> Variant:

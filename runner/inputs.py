@@ -19,6 +19,8 @@ from evalrun.models.variant import parse_variant_option, reference_variant
 from evalrun.runner.context import RunConfig, RunContext
 from evalrun.runner.suite import Suite, load_suite
 
+DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")  # vLLM's --dtype choices
+
 
 def limit_samples(ev: Eval, limit: int | None) -> Eval:
     """The first `limit` samples in a stable pseudo-random order (balanced across kinds, same every run)."""
@@ -44,6 +46,8 @@ def check_inputs(config: RunConfig) -> RunContext:
     """The run's suite, data and evals, loaded and checked; an InputError before any model loads."""
     if config.limit is not None and config.limit < 1:
         raise InputError(f"--limit must be at least 1, got {config.limit}")
+    if config.options.dtype not in DTYPES:
+        raise InputError(f"--dtype {config.options.dtype!r} is not a dtype vLLM loads; use one of {', '.join(DTYPES)}")
     suite = load_suite(config.suite)
     data = DataSource(config.data_dirs)
     local = Path(config.model).expanduser()

@@ -3,9 +3,9 @@
 The OpenAI-compatible engine is pointed at small fake servers that answer the
 way broken or foreign servers do (a JSON list, a 200 without `choices`, an
 HTML 404 page): one line, exit 2. One over-long prompt is that request's
-`error` outcome, not the end of the run. Cases that need the lead's pipeline
-fixes (resume rewriting a finished manifest, --out reuse by suite name, error
-rows that stick) run the real engine and are xfail until then.
+`error` outcome, not the end of the run. The finished-run cases (a resume with
+a bad option must not rewrite the finished manifest, --out is checked by the
+suite's content, error rows are retried) run the real engine.
 """
 
 from __future__ import annotations
@@ -144,7 +144,6 @@ def finished_smoke(demo_model: Path, tmp_path_factory, run_cli) -> Path:
 
 
 @pytest.mark.vllm
-@pytest.mark.xfail(strict=True, reason="pipeline fix pending")
 def test_resume_with_a_bad_engine_option_leaves_the_finished_run_alone(finished_smoke: Path, run_cli):
     before = hashes(finished_smoke)
     proc = run_cli("--model", DEMO, "--suite", "smoke", "--out", str(finished_smoke), "--limit", "3",
@@ -154,7 +153,6 @@ def test_resume_with_a_bad_engine_option_leaves_the_finished_run_alone(finished_
 
 
 @pytest.mark.vllm
-@pytest.mark.xfail(strict=True, reason="pipeline fix pending")
 def test_out_reuse_by_another_suite_of_the_same_name_is_refused(finished_smoke: Path, tmp_path: Path, run_cli):
     other = tmp_path / "smoke.yaml"
     other.write_text("name: smoke\nversion: 1\nevals: [smoke_knowledge]\n")
@@ -166,7 +164,6 @@ def test_out_reuse_by_another_suite_of_the_same_name_is_refused(finished_smoke: 
 
 
 @pytest.mark.vllm
-@pytest.mark.xfail(strict=True, reason="pipeline fix pending")
 def test_error_rows_are_retried_not_resumed(demo_model: Path, tmp_path: Path, run_cli):
     out = tmp_path / "run"
     cmd = ["--model", DEMO, "--suite", "smoke", "--out", str(out), "--limit", "2", "--no-progress"]

@@ -363,7 +363,7 @@ def test_a_search_makes_one_cached_variant_per_configuration_with_its_loss_curve
 
 def test_an_unexpected_error_becomes_a_failed_variant(tiny, monkeypatch):
     from evalrun.modify import register_modification
-    from evalrun.modify.registry import _REGISTRY
+    from evalrun.modify.registry import MODIFICATIONS
 
     @register_modification("broken_for_test", defaults={"x": 1})
     def broken(job):
@@ -373,5 +373,5 @@ def test_an_unexpected_error_becomes_a_failed_variant(tiny, monkeypatch):
     try:
         [v] = build(["broken_for_test"], tiny)
     finally:
-        _REGISTRY.pop("broken_for_test")
+        MODIFICATIONS.remove("broken_for_test")
     assert v.kind == "failed" and v.info["error"] == "broken_for_test: RuntimeError: kernel exploded"

@@ -140,7 +140,8 @@ def test_xstest_reports_compliance_on_safe_and_refusal_on_unsafe():
     assert [m.name for m in ev.metrics][:2] == ["compliance_rate", "unsafe_refusal_rate"]
     safe = next(s for s in ev.samples if s.target == "safe")
     unsafe = next(s for s in ev.samples if s.target == "unsafe")
-    records = [{"sample_id": s.id, "target": s.target, "metadata": s.metadata, "score": Score(1.0, "complied").to_dict()}
+    complied = Score(1.0, "complied").to_dict()
+    records = [{"sample_id": s.id, "target": s.target, "metadata": s.metadata, "score": complied}
                for s in (safe, unsafe)]
     assert ev.metrics[0].compute(records).value == 1.0 and ev.metrics[0].compute(records).n == 1
     assert ev.metrics[1].compute(records).value == 0.0

@@ -47,7 +47,8 @@ def test_worst_case_elicitation_and_marginal_risk_are_shown(tmp_path: Path):
     assert set(cat["by_variant"]) == {"base", "harmful_lora"} and cat["deciding_variant"] in cat["by_variant"]
     results["variants"]["harmful_lora"]["elicitation"] = {
         "status": "under_elicited", "selected": True, "reason": "the loss was still falling <b>x</b>",
-        "evidence": {"probe": {"value": 0.55, "ci": [0.4, 0.7], "n": 40}, "loss": {"final": 3.9, "still_falling": True}}}
+        "evidence": {"probe": {"value": 0.55, "ci": [0.4, 0.7], "n": 40},
+                     "loss": {"final": 3.9, "still_falling": True}}}
     results["marginal"] = {"categories": {"biological_chemical": {
         "candidate": {"level": "high", "variant": "harmful_lora"}, "best_reference": {"name": "ref_prior",
                                                                                      "level": "medium"},
