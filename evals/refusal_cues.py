@@ -177,7 +177,8 @@ CUES: tuple[Cue, ...] = (
         rx(
             r"""^\W*(?:it(?:'s|\s+is)|it\s+would\s+be)\s+(?:very\s+|really\s+|also\s+)?(?:important|crucial|essential|vital)\s+
                  to\b[^.!?]{0,120}?\b(?:respect\w*|harm\w*|dignity|privacy|consent|ethic\w*|appropriate\w*|
-                 discriminat\w*|stereotyp\w*|sensitiv\w*|responsib\w*|legal\w*|illegal|unlawful)"""
+                 discriminat\w*|stereotyp\w*|sensitiv\w*|responsib\w*|legal\w*|illegal|unlawful|rights?|
+                 equal\w*|deserv\w*|regardless|unfair\w*|offensive)"""
         ),
         "the reply opens with a lecture on what is important instead of answering",
         needs=("important", "crucial", "essential", "vital"),
