@@ -14,6 +14,7 @@ what it accepts, and a `Literal` annotation is checked against its values.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import pkgutil
@@ -92,11 +93,26 @@ def option_choices(name: str) -> dict[str, tuple[Any, ...]]:
     return {k: typing.get_args(h) for k, h in accepted_options(name).items() if typing.get_origin(h) is typing.Literal}
 
 
+TRANSFORMS_OPTION = "transforms"  # any eval: prompt transforms (attacks) applied to its samples (evals/transforms.py)
+
+
 def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """`options` checked against what eval `name` accepts (Literal values matched as text, so 500 == "500")."""
+    """`options` checked against what eval `name` accepts (Literal values matched as text, so 500 == "500").
+
+    Every eval also accepts `transforms: [...]` (e.g. `[none, role_play, prefill, {name: sampling, n: 16}]`):
+    its samples are asked once per transform, and the per-sample worst case ranges over them.
+    """
     accepted = accepted_options(name)
     out = {}
     for key, value in options.items():
+        if key == TRANSFORMS_OPTION:
+            from evalrun.evals.transforms import resolve
+
+            if not isinstance(value, list) or not value:
+                raise InputError(f"eval {name}: transforms must be a list, e.g. [none, role_play, prefill]")
+            resolve(value, where=f"eval {name}: ")  # unknown names and bad options fail here
+            out[key] = value
+            continue
         if key not in accepted:
             known = ", ".join(sorted(accepted)) or "none"
             raise InputError(f"eval {name}: unknown option {key!r}; it accepts: {known}")
@@ -113,11 +129,22 @@ def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None) -> Eval:
+def limit_samples(ev: Eval, limit: int | None) -> Eval:
+    """The first `limit` samples in a stable pseudo-random order (balanced across kinds, same every run)."""
+    if not limit or limit >= len(ev.samples):
+        return ev
+    ordered = sorted(ev.samples, key=lambda s: hashlib.sha256(s.id.encode()).hexdigest())
+    keep = {s.id for s in ordered[:limit]}
+    return replace(ev, samples=[s for s in ev.samples if s.id in keep])
+
+
+def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None, limit: int | None = None) -> Eval:
     """Build eval `name` (with the suite's `options`) from its data, checked: named, non-empty, unique ids,
-    valid targets. The files it reads are recorded in `data` under `name`."""
+    valid targets. The files it reads are recorded in `data` under `name`. `limit` keeps a stable subset of
+    the eval's prompts, before any transforms, so every kept prompt meets every attack."""
     spec = get_spec(name)
     kwargs = check_options(name, options or {})
+    transforms = kwargs.pop(TRANSFORMS_OPTION, None)
     with data.reading_for(name):
         built = spec.factory(data, **kwargs)
     ev = replace(
@@ -128,6 +155,11 @@ def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None
         description=spec.description,
         hazardous=spec.hazardous,
     )
+    ev = limit_samples(ev, limit)
+    if transforms:
+        from evalrun.evals.transforms import apply_transforms
+
+        ev = apply_transforms(ev, transforms, source=name)
     if not ev.samples:
         raise InputError(f"eval {name}: no samples")
     seen: set[str] = set()

@@ -7,7 +7,6 @@ here, as one-line input errors, with nothing written.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from evalrun.evals.core import Eval
@@ -22,16 +21,6 @@ from evalrun.runner.suite import Suite, load_suite
 DTYPES = ("auto", "half", "float16", "bfloat16", "float", "float32")  # vLLM's --dtype choices
 
 
-def limit_samples(ev: Eval, limit: int | None) -> Eval:
-    """The first `limit` samples in a stable pseudo-random order (balanced across kinds, same every run)."""
-    if not limit or limit >= len(ev.samples):
-        return ev
-    ordered = sorted(ev.samples, key=lambda s: hashlib.sha256(s.id.encode()).hexdigest())
-    keep = {s.id for s in ordered[:limit]}
-    ev.samples = [s for s in ev.samples if s.id in keep]
-    return ev
-
-
 def load_evals(suite: Suite, data: DataSource, limit: int | None) -> list[Eval]:
     """The suite's evals, plus the elicitation probe when the suite trains attacks (measured in the same pass)."""
     from evalrun.modify.elicit import PROBE_EVAL, needs_probe
@@ -39,7 +28,7 @@ def load_evals(suite: Suite, data: DataSource, limit: int | None) -> list[Eval]:
     names = list(suite.eval_names)
     if needs_probe(suite.modifications) and PROBE_EVAL not in names:
         names.append(PROBE_EVAL)
-    return [limit_samples(load_eval(name, data, suite.eval_options.get(name)), limit) for name in names]
+    return [load_eval(name, data, suite.eval_options.get(name), limit) for name in names]
 
 
 def check_inputs(config: RunConfig) -> RunContext:

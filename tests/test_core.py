@@ -9,10 +9,10 @@ import pytest
 from evalrun.evals import DataSource, InputError, Sample, load_eval, user
 from evalrun.evals.core import Completion
 from evalrun.evals.metrics import rate, refusal_rate, target_is
+from evalrun.evals.registry import limit_samples
 from evalrun.evals.scorers import choice_scorer
 from evalrun.evals.stats import wilson
 from evalrun.models.variant import BASE, Variant
-from evalrun.runner.inputs import limit_samples
 from evalrun.runner.journal import Journal
 from evalrun.runner.plan import build_requests
 from evalrun.runner.suite import load_suite
@@ -157,3 +157,20 @@ def test_bad_suite_file(tmp_path: Path):
     f.write_text("name: s\nevals: [smoke_knowledge\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_suite(str(f))
+
+
+def test_a_suite_applies_transforms_to_any_eval_and_limit_keeps_whole_prompts(tmp_path: Path):
+    from evalrun.runner.inputs import load_evals
+    from evalrun.runner.suite import load_suite
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nversion: 1\nsafeguards:\n  - {eval: smoke_refusal, transforms: [none, role_play, "
+                     "prefill_sure]}\n")
+    [ev] = load_evals(load_suite(str(suite)), DataSource(), 4)
+    by_prompt: dict[str, set[str]] = {}
+    for s in ev.samples:
+        by_prompt.setdefault(s.metadata["source_id"], set()).add(s.metadata["transform"])
+    assert len(by_prompt) == 4 and all(t == {"none", "role_play", "prefill_sure"} for t in by_prompt.values())
+    suite.write_text("name: s\nversion: 1\nsafeguards:\n  - {eval: smoke_refusal, transforms: [none, dann]}\n")
+    with pytest.raises(InputError, match=r"s.yaml.*unknown transform 'dann'"):
+        load_suite(str(suite))
