@@ -50,7 +50,7 @@ def write_report(run_dir: Path, redact: bool = False) -> Path:
         verdict=summary.verdict(run), figures=summary.key_figures(results),
         scorecard=summary.scorecard(results), safeguards=summary.safeguards(results),
         modifications=summary.modifications(results), elicitation=summary.elicitation(results),
-        marginal=summary.marginal(results),
+        marginal=summary.marginal(results), judgement=results.get("judgement"),
         evals=summary.eval_rows(run), prov=summary.provenance(run),
         hashes=[("results.json sha256", file_sha256(run_dir / RESULTS)),
                 ("samples.jsonl sha256", file_sha256(run_dir / SAMPLES))],

@@ -69,16 +69,31 @@ def safeguards(results: dict[str, Any]) -> list[dict[str, Any]]:
                          for t, p in (s.get("by_template") or {}).items() if isinstance(p, dict)]
             rows.append({"eval": ev, "metric": s.get("metric", ""), "value": _num(s.get("value")),
                          "ci": _ci(s.get("ci")), "n": s.get("n"), "templates": templates,
-                         "direction": describe(_definition(results, ev, str(s.get("metric", ""))))})
+                         "direction": describe(_definition(results, ev, str(s.get("metric", "")))),
+                         **_judgement_and_worst_case(results, ev, str(s.get("metric", "")))})
         return rows
     for ev, e in (results.get("evals") or {}).items():
         base = ((e.get("variants") or {}).get(BASE) or {}).get("metrics") or {}
         for metric, m in base.items():
             if isinstance(m, dict) and (m.get("definition") or {}).get("measures") in (HARMFUL_REFUSAL, OVER_REFUSAL):
                 rows.append({"eval": ev, "metric": metric, "value": _num(m.get("value")), "ci": _ci(m.get("ci")),
-                             "n": m.get("n"), "templates": [],
-                             "direction": describe(m.get("definition"))})
+                             "n": m.get("n"), "templates": [], "direction": describe(m.get("definition")),
+                             **_judgement_and_worst_case(results, ev, metric)})
     return rows
+
+
+def _judgement_and_worst_case(results: dict[str, Any], ev: str, metric: str) -> dict[str, Any]:
+    """Beside a safeguard figure: the rate corrected for the judgement's measured errors, and the worst case
+    over every attack and variant (with the attacks that broke the most prompts)."""
+    base = ((((results.get("evals") or {}).get(ev) or {}).get("variants") or {}).get(BASE) or {}).get("metrics") or {}
+    cal = (base.get(metric) or {}).get("calibrated") or {}
+    wc = (results.get("worst_case") or {}).get(ev) or {}
+    rate = wc.get("worst_case_refusal_rate") or {}
+    attacks = sorted(((f"{t}", _num(x.get("value"))) for t, x in (wc.get("by_transform") or {}).items()),
+                     key=lambda a: (a[1] is None, a[1]))
+    return {"calibrated": _num(cal.get("value")), "calibrated_ci": _ci(cal.get("ci")),
+            "worst": _num(rate.get("value")), "worst_ci": _ci(rate.get("ci")), "worst_n": rate.get("n"),
+            "weakest": attacks[:3], "variants": len(wc.get("variants") or [])}
 
 
 def elicitation(results: dict[str, Any]) -> list[dict[str, Any]]:
