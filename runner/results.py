@@ -60,7 +60,7 @@ def build_results(ctx: RunContext) -> None:
     if ctx.references:
         results["marginal"] = marginal_risk(suite.to_dict(), evals_section, results.get("categories") or {},
                                             ctx.records, candidates, [v.name for v in ctx.references if v.runs])
-    calibrate(ctx.evals, evals_section, results)
+    calibrate(ctx.evals, evals_section, ctx.records, results)
     # a prompt is refused only if refused under every attack on every variant of the candidate (not references,
     # not the elicitation probe, whose prompts are the attack's own data)
     results["worst_case"] = worst_case(r for r in ctx.records
@@ -73,13 +73,15 @@ def build_results(ctx: RunContext) -> None:
     ctx.results = results
 
 
-def calibrate(evals: list[Eval], evals_section: dict[str, Any], results: dict[str, Any]) -> None:
+def calibrate(evals: list[Eval], evals_section: dict[str, Any], records: list[dict[str, Any]],
+              results: dict[str, Any]) -> None:
     """Refusal rates judged by the default judgement get a misclassification-corrected figure beside them.
 
     The judgement's sensitivity and specificity were measured against human labels (`evalrun agreement`,
     shipped in evals/calibration/); results.json states them (`judgement`), and each refusal rate of a
     classifier-scored eval gets `calibrated` (Rogan-Gladen, with a CI that includes the calibration's own
-    uncertainty). Judge-graded evals keep their raw figures: the judge model has no calibration here.
+    uncertainty). Judge-graded evals keep their raw figures (the judge model has no calibration here) and
+    get `judge_agreement`: how often the judge and the default judgement agree on the same completions.
     """
     from evalrun.evals.calibration import DEFAULT_JUDGEMENT, corrected_rate, load_calibration
 
@@ -87,7 +89,13 @@ def calibrate(evals: list[Eval], evals_section: dict[str, Any], results: dict[st
     results["judgement"] = {"name": DEFAULT_JUDGEMENT, "sensitivity": cal.sensitivity,
                             "specificity": cal.specificity, "counts": {"tp": cal.tp, "fn": cal.fn, "tn": cal.tn,
                                                                        "fp": cal.fp}, "source": cal.source}
+    from evalrun.evals.agreement import judgement_agreement
+
     for ev in evals:
+        if ev.judged:  # where a judge model and the default judgement both scored: how often they agree
+            both = judgement_agreement(r for r in records if r["eval"] == ev.name)
+            if both is not None:
+                evals_section[ev.name]["judge_agreement"] = both
         if ev.judged or ev.is_multiple_choice:
             continue
         for per_variant in evals_section[ev.name]["variants"].values():

@@ -34,6 +34,10 @@ def test_unparseable_judge_replies_are_counted_not_scored_zero(demo_model, run_c
     assert v["metrics"]["judge_parse_failure_rate"]["value"] == failures / len(judged)
     score = v["metrics"]["strongreject_score"]
     assert score["n"] == len(judged) - failures  # parse failures are left out of the score, not averaged in as 0
+    agreement = json.loads((out / "results.json").read_text())["evals"]["strongreject_rubric"].get("judge_agreement")
+    assert (agreement is None) == (failures == len(judged))  # judge vs default judgement, where both judged
+    if agreement is not None:
+        assert agreement["n"] == len(judged) - failures and 0 <= agreement["agreement"] <= 1
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["judge"]["prompt_version"] and manifest["counts"]["engine_loads"] == 2
 
