@@ -158,6 +158,8 @@ CASES = [
     ("concurrency-zero", [*RUN, "--concurrency", "0"], 2, "--concurrency", None),
     ("seed-word", [*RUN, "--seed", "abc"], 2, "--seed", None),
     ("engine-unknown", [*RUN, "--engine", "tgi"], 2, "--engine", None),
+    ("dtype-nonsense", [*RUN, "--dtype", "nonsense"], 2, "--dtype", None),
+    ("out-reused-with-bad-dtype", [*RUN, "--out", "{done}", "--dtype", "nonsense"], 2, "--dtype", "done"),
     ("openai-without-url", [*RUN, "--engine", "openai"], 2, "--base-url", None),
     # suites
     ("suite-unknown", ["--model", DEMO, "--suite", "smok"], 2, "did you mean smoke", None),
