@@ -6,8 +6,9 @@ model wrote for a hazardous eval: the completion, the score's evidence and
 extra (they may quote it), and for judge requests of those evals the judge's
 prompt (it embeds the completion) and reply. This is done in samples.jsonl
 and in journal.sqlite (with secure_delete, VACUUM and a WAL checkpoint, so
-no old page keeps the text), and `manifest["redact"]` records it, so later
-commands keep the report redacted.
+no old page keeps the text), comparison pages rendered before are removed,
+and `manifest["redact"]` records it, so later commands keep the report
+redacted.
 
 `export_run` writes such a copy elsewhere, to share (a CI artifact): run files
 only, the journal scrubbed, engine.log and rendered pages left behind.
@@ -30,6 +31,7 @@ from evalrun.runner.judging import SUFFIX
 
 JOURNAL = "journal.sqlite"
 REDACTED_PROMPT = "(redacted: the judge prompt quotes a completion of a hazardous eval)"
+COMPARE_PAGES = "compare-*.html"  # `evalrun compare` writes these into RUN_A by default
 COPIED = (RESULTS, VERDICT, JUNIT)  # byte for byte, so verdict.json's results_sha256 stays true
 
 
@@ -114,7 +116,10 @@ def redact_run(run_dir: Path) -> set[str]:
     hazardous = hazardous_evals(run_dir)
     _redact_samples(run_dir / SAMPLES, hazardous)
     redact_journal(run_dir / JOURNAL, hazardous)
-    mark_redacted(run_dir)
+    stale = sorted(p.name for p in run_dir.glob(COMPARE_PAGES) if p.is_file() and not p.is_symlink())
+    for name in stale:  # rendered before the redaction, they may quote completions; compare again to redo them
+        (run_dir / name).unlink()
+    mark_redacted(run_dir, {"redact_removed": stale} if stale else None)
     return hazardous
 
 

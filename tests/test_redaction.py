@@ -95,7 +95,7 @@ def test_export_has_no_hazardous_text_in_any_file(planted, tmp_path: Path):
     out = tmp_path / "shared"
     r = evalrun("export", "--redact", run, out)
     assert r.returncode == 0, r.stderr
-    assert leaks(out, texts) == {}
+    assert leaks(out, texts | {t.split()[0] for t in texts}) == {}
     assert {"manifest.json", "results.json", "samples.jsonl", "journal.sqlite", "report.html"} <= {
         p.name for p in files_under(out)}
     assert leaks(out, {KEPT}), "non-hazardous completions stay in the export"
@@ -108,14 +108,20 @@ def test_export_has_no_hazardous_text_in_any_file(planted, tmp_path: Path):
 
 def test_redacting_a_run_in_place_scrubs_samples_and_journal_and_keeps_it_usable(planted):
     run, texts = planted
+    other = make_run(run.parent / "other", n_per_eval=12, seed=5)
+    assert evalrun("compare", run, other, "--no-redact").returncode == 0  # RUN/compare-other.html quotes texts
+    ids = {t.split()[0] for t in texts}  # HAZMARK-NNNN: the page shows snippets, so look for the unique start
+    assert "compare-other.html" in leaks(run, ids)
     results_before = (run / "results.json").read_bytes()
     assert redact_run(run) >= {"jailbreak_refusal", "bio_chem_knowledge"}
     r = evalrun("report", run)  # no flag: the run's own redaction holds
     assert r.returncode == 0, r.stderr
-    assert leaks(run, texts) == {}
+    assert leaks(run, texts | ids) == {}
     assert leaks(run, {KEPT})
     assert (run / "results.json").read_bytes() == results_before
-    assert json.loads((run / "manifest.json").read_text())["redact"] is True and previous_redaction(run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["redact"] is True and manifest["redact_removed"] == ["compare-other.html"]
+    assert previous_redaction(run)
     journal = Journal(run / "journal.sqlite")  # a resume reads these rows back as completions and scores
     rows = journal.rows()
     journal.close()
