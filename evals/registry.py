@@ -138,6 +138,14 @@ def limit_samples(ev: Eval, limit: int | None) -> Eval:
     return replace(ev, samples=[s for s in ev.samples if s.id in keep])
 
 
+def _counted_targets(ev: Eval) -> set[str] | None:
+    """The sample targets the eval's metrics count, when every metric filters on the target; else None."""
+    wheres = [m.definition.where for m in ev.metrics]
+    if not wheres or any(w is None or w.field != "target" for w in wheres):
+        return None
+    return {v for w in wheres for v in w.values}
+
+
 def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None, limit: int | None = None) -> Eval:
     """Build eval `name` (with the suite's `options`) from its data, checked: named, non-empty, unique ids,
     valid targets. The files it reads are recorded in `data` under `name`. `limit` keeps a stable subset of
@@ -162,8 +170,12 @@ def load_eval(name: str, data: DataSource, options: dict[str, Any] | None = None
         ev = apply_transforms(ev, transforms, source=name)
     if not ev.samples:
         raise InputError(f"eval {name}: no samples")
+    counted = _counted_targets(ev)
     seen: set[str] = set()
     for s in ev.samples:
+        if counted is not None and str(s.target) not in counted:
+            raise InputError(f"eval {name}: sample {s.id!r} has target {s.target!r}, which no metric counts "
+                             f"(they count {', '.join(sorted(counted))}); fix the data file's label")
         if s.id in seen:
             raise InputError(f"eval {name}: duplicate sample id {s.id!r}; sample ids must be unique")
         seen.add(s.id)

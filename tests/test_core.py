@@ -174,3 +174,11 @@ def test_a_suite_applies_transforms_to_any_eval_and_limit_keeps_whole_prompts(tm
     suite.write_text("name: s\nversion: 1\nsafeguards:\n  - {eval: smoke_refusal, transforms: [none, dann]}\n")
     with pytest.raises(InputError, match=r"s.yaml.*unknown transform 'dann'"):
         load_suite(str(suite))
+
+
+def test_a_target_no_metric_counts_is_an_input_error(tmp_path: Path):
+    """Before: a row labelled `maybe` was silently counted in no metric."""
+    (tmp_path / "smoke_refusal.jsonl").write_text(
+        '{"id": "a", "prompt": "p", "label": "harmful"}\n{"id": "b", "prompt": "q", "label": "maybe"}\n')
+    with pytest.raises(InputError, match=r"sample 'b' has target 'maybe', which no metric counts"):
+        load_eval("smoke_refusal", DataSource([tmp_path]))
