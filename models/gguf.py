@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from evalrun.evals.data import file_sha256
 from evalrun.evals.errors import InputError
 from evalrun.models.ref import ModelRef, cache_dir, declared_dtype, exclusive_lock, fingerprint_dir
 
@@ -101,22 +102,6 @@ def check_gguf(file: Path) -> dict[str, Any]:
     return {"architecture": arch, "quantization": quant_types(reader), "tensors": len(reader.tensors)}
 
 
-def file_sha256(file: Path, progress: bool) -> str:
-    """sha256 of the file, with a progress bar for large files."""
-    import hashlib
-
-    from tqdm.auto import tqdm
-
-    h = hashlib.sha256()
-    size = file.stat().st_size
-    with file.open("rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=f"hashing {file.name}",
-                                    disable=not progress or size < (64 << 20), leave=False) as bar:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-            bar.update(len(chunk))
-    return h.hexdigest()
-
-
 def converted_dir(sha256: str) -> Path:
     """Where the checkpoint converted from the GGUF with this sha256 lives in the cache."""
     return cache_dir() / "gguf" / sha256[:24]
@@ -125,7 +110,7 @@ def converted_dir(sha256: str) -> Path:
 def resolve_gguf(file: Path, progress: bool = True) -> ModelRef:
     """The converted checkpoint of `file` (built on first use, under a lock) as a ModelRef."""
     header = check_gguf(file)
-    sha = file_sha256(file, progress)
+    sha = file_sha256(file)
     out = converted_dir(sha)
     if not (out / SOURCE_FILE).is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
