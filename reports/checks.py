@@ -54,6 +54,10 @@ def check_elicitation(run: Run) -> list[dict[str, Any]]:
         ok = el.get("status") == "elicited"
         out.append(make_check(f"worst_case_elicited[{name}]", ok, el.get("status"), "elicited",
                           str(el.get("reason") or ""), inconclusive=not ok))
+    for group, search in (run.results.get("elicitation") or {}).items():  # no configuration within the utility
+        if isinstance(search, dict) and search.get("selected") is None:  # bound: no variant above is selected
+            out.append(make_check(f"worst_case_elicited[{group}]", False, search.get("status"), "elicited",
+                                  str(search.get("reason") or ""), inconclusive=True))
     return out
 
 

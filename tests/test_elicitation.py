@@ -201,3 +201,19 @@ def test_a_tiny_budget_is_under_elicited_and_not_selected_over_a_stronger_attack
     admissible = [r for r in rows.values() if r["within_bound"]]
     assert rows[search["selected"]]["probe"]["value"] == min(r["probe"]["value"] for r in admissible)
     assert search["status"] == elicit_run["variants"][search["selected"]]["elicitation"]["status"]
+
+
+def test_the_gate_fails_closed_when_no_configuration_is_admissible():
+    from types import SimpleNamespace
+
+    from evalrun.reports.checks import check_elicitation
+
+    variants = {"base": {"kind": "base"}, "a": info("a")}
+    figures = section({"base": (30, 30), "a": (0, 30)}, accuracy={"base": (40, 50), "a": (20, 50)})
+    out = elicitation_results({}, variants, figures)
+    assert out["variants"]["a"]["status"] == ELICITED and not out["variants"]["a"]["selected"]
+    results = {"variants": {n: {**v, "elicitation": out["variants"].get(n)} for n, v in variants.items()},
+               "elicitation": out["searches"]}
+    [check] = check_elicitation(SimpleNamespace(results=results))
+    assert check["name"] == "worst_case_elicited[a]" and check["status"] == "inconclusive" and not check["passed"]
+    assert "utility bound" in check["detail"]
