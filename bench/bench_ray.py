@@ -47,6 +47,9 @@ def timed_run(args: list[str], out: Path) -> dict:
 
 def suite_workload(data_dir: Path) -> tuple[int, int, list[str]]:
     """Requests and output-token upper bound per variant of the preparedness suite plus the public benchmarks here."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # count what is here; never download
     from evalrun.evals.data import DataSource
     from evalrun.evals.errors import EvalrunError
     from evalrun.evals.registry import load_eval
