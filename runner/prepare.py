@@ -26,8 +26,13 @@ from evalrun.runner.suite import Suite
 
 
 def suite_digest(suite: Suite) -> str:
-    """A content hash of what the suite asks for: a run dir is only ever resumed by the same suite."""
-    return hashlib.sha256(json.dumps(suite.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A content hash of what the suite asks for: a run dir is only ever resumed by the same suite.
+
+    Its file's path and empty sections are left out, so a copy of the suite elsewhere, or an evalrun that
+    knows more (empty) sections, resumes the same run.
+    """
+    content = {k: v for k, v in suite.to_dict().items() if k != "path" and v not in (None, "", [], {})}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def plan(ctx: RunContext) -> None:
