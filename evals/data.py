@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from evalrun.evals.errors import InputError
+from evalrun.fileio import file_sha256
 
 BUILTIN_DATA = Path(__file__).resolve().parent.parent / "suites" / "data"
 
@@ -88,15 +88,6 @@ class DataSource:
     def rows(self, rel: str, columns: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Rows of a CSV/TSV/JSONL/JSON/parquet file as dicts, checked for `columns`."""
         return read_rows(self.path(rel), columns)
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, read in chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Records(list):

@@ -22,8 +22,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from evalrun.evals.data import file_sha256
 from evalrun.evals.errors import InputError
+from evalrun.fileio import file_sha256
 from evalrun.models.ref import ModelRef, cache_dir, declared_dtype, exclusive_lock, fingerprint_dir
 
 SOURCE_FILE = "gguf-source.json"

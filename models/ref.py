@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalrun.evals.errors import InputError
+from evalrun.fileio import file_sha256
 
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
@@ -57,11 +58,7 @@ def _file_digest(path: Path, memo: dict[str, str]) -> str:
     st = path.stat()
     memo_key = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     if memo_key not in memo:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        memo[memo_key] = h.hexdigest()
+        memo[memo_key] = file_sha256(path)
     return memo[memo_key]
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from evalrun.evals.data import DataSource
 from evalrun.evals.errors import EvalrunError, InputError
+from evalrun.fileio import file_sha256
 from evalrun.models.ref import ModelRef
 from evalrun.models.variant import Variant
-from evalrun.modify.cache import cached_or_build, content_key, file_digest, renamed
+from evalrun.modify.cache import cached_or_build, content_key, renamed
 from evalrun.modify.options import parse_spec
 from evalrun.modify.registry import Job, ModificationSpec, failed
 from evalrun.modify.search import TRAINED_ATTACKS, Elicitation, candidates
@@ -85,7 +86,7 @@ def _key(spec: ModificationSpec, config: dict, model: ModelRef, seed: int, data:
     files = spec.data_files(config, data) if spec.data_files else []
     return content_key({
         "model": model.fingerprint, "modification": spec.name, "version": spec.version, "config": config,
-        "data": {p.name: file_digest(p) for p in files}, "seed": seed, "device": _device(),
+        "data": {p.name: file_sha256(p) for p in files}, "seed": seed, "device": _device(),
     })
 
 

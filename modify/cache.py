@@ -29,14 +29,6 @@ MODIFY_VERSION = 2  # bump when shared code (training loop, data encoding) chang
 INDEX = "variants.json"
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def content_key(parts: dict[str, Any]) -> str:
     """A short hash of a JSON-able description of a build."""
     blob = json.dumps({**parts, "modify_version": MODIFY_VERSION}, sort_keys=True, default=str)
