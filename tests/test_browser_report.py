@@ -119,7 +119,7 @@ def test_report_renders_without_errors_and_payloads_stay_text(driver, small_run:
     assert '<script>window.__pwned="script"</script>' in first and "</textarea>" in first
     assert js(driver, "return document.querySelectorAll('#tx article.sample b').length") == 0
     # and in the summary tables (a jailbreak template name)
-    assert "template direct<script>" in js(driver, "return document.getElementById('safeguards').textContent")
+    assert "template none<script>" in js(driver, "return document.getElementById('safeguards').textContent")
     ARTIFACTS.mkdir(exist_ok=True)
     choose(driver, ".f-size", "10")
     height = js(driver, "return document.documentElement.scrollHeight")
