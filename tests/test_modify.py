@@ -281,11 +281,13 @@ def test_check_adapter_rejects_another_architecture_and_high_rank(tiny, tmp_path
 
 def test_quantize_is_an_engine_setting_or_an_explicit_skip(tiny):
     [v] = build(["quantize"], tiny)
-    assert v.info["modification"] == "quantize" and v.kind == "weights" and v.path == str(tiny)
-    assert v.engine_args == {"quantization": "fp8" if torch.cuda.is_available() else "fp8_per_channel",
-                             "dtype": "bfloat16"}
-    assert v.fingerprint.endswith("+" + v.engine_args["quantization"])
-    if not torch.cuda.is_available():
+    assert v.info["modification"] == "quantize"
+    if torch.cuda.is_available():
+        assert v.kind == "weights" and v.path == str(tiny)
+        assert v.engine_args == {"quantization": "fp8", "dtype": "bfloat16"}
+        assert v.fingerprint.endswith("+fp8")
+    else:  # fp8_per_channel hung the CPU engine here (modify/quantize.py): an explicit skip, never a silent drop
+        assert v.kind == "skipped" and "fp8_per_channel on CPU" in v.info["skipped"]
         [skipped] = build([{"name": "quantize", "method": "fp8_per_tensor"}], tiny)
         assert skipped.kind == "skipped" and not skipped.runs
         assert skipped.info["skipped"].startswith("quantization not supported on this device: fp8_per_tensor on CPU")
