@@ -121,8 +121,9 @@ def test_base_figures_do_not_depend_on_the_variants(tamper_run: Path, base_only_
     for ev in ("harmful_refusal", "over_refusal"):
         assert with_variants[ev]["variants"]["base"] == alone[ev]["variants"]["base"]
 
-    def base_samples(run: Path) -> dict:
+    def base_samples(run: Path) -> dict:  # the suite's evals (the attacked run also has the elicitation probe)
         rows = [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
-        return {(r["eval"], r["sample_id"]): r["completion"] for r in rows if r["variant"] == "base"}
+        return {(r["eval"], r["sample_id"]): r["completion"] for r in rows
+                if r["variant"] == "base" and r["eval"] in ("harmful_refusal", "over_refusal")}
 
     assert base_samples(tamper_run) == base_samples(base_only_run)
