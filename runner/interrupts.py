@@ -5,8 +5,10 @@ which can be inside a journal commit (rolling back finished results) or inside t
 ends the engine (leaving it alive, and multiprocessing then waits for it at exit: a hang). So
 while an engine runs, the first signal only records the request and prints one line; the engine
 loop then collects what has finished, commits it and ends the engine. A second signal ends the
-engine's process group at once. Outside that section SIGTERM is made to behave like Ctrl-C, so a
-terminated run also records `interrupted`.
+engine's process group at once. A request that arrives while the engine is finishing anyway (its
+last results in, its shutdown under way) still ends the run as interrupted when the section ends:
+the user asked to stop, and a run that then goes on to judge and report would ignore them. Outside
+that section SIGTERM is made to behave like Ctrl-C, so a terminated run also records `interrupted`.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ class StopRequests:
             self.saved = {s: signal.signal(s, self._handle) for s in SIGNALS}
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         for s, handler in self.saved.items():
             signal.signal(s, handler)
+        if self.requested and exc_type is None:
+            raise KeyboardInterrupt  # the engine finished before it saw the request; the request stands
 
 
 def sigterm_as_interrupt() -> None:

@@ -95,6 +95,10 @@ def test_root_cause_from_the_engine_log(tmp_path: Path):
 # --- real engines (vLLM on CPU, the demo model) --------------------------------------------------
 
 LONG_SUITE = "name: faults\nevals: [smoke_refusal, harmful_refusal, over_refusal, jailbreak_refusal]\n"  # 550 requests
+# For kills that must land mid-generation on any CPU (a fast one finished LONG_SUITE before the kill): 3,520
+# sampled requests, never run to the end.
+KILL_SUITE = ("name: kills\nevals:\n  - {eval: harmful_refusal, transforms: [{name: sampling, n: 32}]}\n"
+              "  - {eval: over_refusal, transforms: [{name: sampling, n: 32}]}\n")
 
 
 def _stat_fields(pid: int | str) -> list[str] | None:
@@ -180,12 +184,19 @@ def long_suite(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def kill_suite(tmp_path: Path) -> Path:
+    path = tmp_path / "kills.yaml"
+    path.write_text(KILL_SUITE)
+    return path
+
+
 @pytest.mark.vllm
 @pytest.mark.parametrize("victim", ["VLLM::EngineCore", "VLLM::Worker"])
-def test_dead_engine_process_fails_fast_naming_it(demo_model, long_suite: Path, tmp_path: Path, evalrun_cmd,
+def test_dead_engine_process_fails_fast_naming_it(demo_model, kill_suite: Path, tmp_path: Path, evalrun_cmd,
                                                  victim: str):
     out = tmp_path / "run"
-    proc = _start(evalrun_cmd, long_suite, out)
+    proc = _start(evalrun_cmd, kill_suite, out)
     try:
         _wait_for_rows(proc, out)
         worker = _worker_of(proc.pid)
@@ -265,9 +276,9 @@ def test_ctrl_c_keeps_results_and_a_second_run_on_the_dir_is_refused(demo_model,
 
 
 @pytest.mark.vllm
-def test_double_ctrl_c_just_after_ready_ends_promptly(demo_model, long_suite: Path, tmp_path: Path, evalrun_cmd):
+def test_double_ctrl_c_just_after_ready_ends_promptly(demo_model, kill_suite: Path, tmp_path: Path, evalrun_cmd):
     out = tmp_path / "run"
-    proc = _start(evalrun_cmd, long_suite, out)
+    proc = _start(evalrun_cmd, kill_suite, out)
     try:
         _wait_for_rows(proc, out)
         worker = _worker_of(proc.pid)
@@ -307,7 +318,7 @@ def test_interrupts_while_an_engine_runs_are_deferred_and_the_second_forces(caps
 
     forced = []
     previous = signal.getsignal(signal.SIGINT)
-    with StopRequests(force=lambda: forced.append(True)) as stop:
+    with pytest.raises(KeyboardInterrupt), StopRequests(force=lambda: forced.append(True)) as stop:
         os.kill(os.getpid(), signal.SIGINT)  # no KeyboardInterrupt here: the engine loop decides
         time.sleep(0.05)
         assert stop.requested and not forced
@@ -316,3 +327,21 @@ def test_interrupts_while_an_engine_runs_are_deferred_and_the_second_forces(caps
         time.sleep(0.05)
         assert forced == [True]
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_a_stop_requested_while_the_engine_finishes_still_interrupts():
+    """Ctrl-C during the engine's last results or its shutdown: the engine section ends normally, but the
+    run must not go on to judge, report and exit 0 as if nobody had asked it to stop."""
+    from evalrun.runner.interrupts import StopRequests
+
+    with StopRequests(force=lambda: None):
+        pass  # no request: nothing raised
+    with pytest.raises(KeyboardInterrupt):
+        with StopRequests(force=lambda: None):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the engine finished without looking at the request
+    with pytest.raises(ValueError):  # an error of the section itself is not masked by the interrupt
+        with StopRequests(force=lambda: None):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            raise ValueError("engine failed")
