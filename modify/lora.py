@@ -155,7 +155,8 @@ def _stable_config(path: Path) -> None:
 
 def checkpoint_variants(job: Job, kind: str, saved: list[tuple[Checkpoint, Path]], curve: list[float],
                         extra: dict[str, Any]) -> list[Variant]:
-    """Variants for saved checkpoints: NAME@STEP for intermediate ones, NAME for the last (all with "step").
+    """Variants for saved checkpoints: NAME@STEP for intermediate ones, NAME for the last (all with "step";
+    intermediate ones with "checkpoint_of": NAME, points of its durability curve rather than attacks of their own).
 
     info["examples"] counts examples seen (the durability curve's x-axis); cost["examples"] the distinct
     training examples used (the attacker's data cost); info["loss_curve"] the loss of every step up to it.
@@ -167,7 +168,7 @@ def checkpoint_variants(job: Job, kind: str, saved: list[tuple[Checkpoint, Path]
             "modification": job.name, "config": job.config, "step": ck.step, "examples": ck.examples,
             "loss": round(ck.loss, 4), "loss_curve": curve[: ck.step],
             "cost": {"train_s": ck.train_s, "examples": min(ck.examples, job.config["examples"]), "steps": ck.step},
-            **extra,
+            **extra, **({} if final else {"checkpoint_of": job.name}),
         }
         out.append(Variant(job.name if final else f"{job.name}@{ck.step}", kind, str(path), fingerprint_dir(path),
                            info))
