@@ -147,6 +147,10 @@ def _print_summary(outcome) -> None:
             )
             errors = f" ({v['errors']} requests could not run: see outcomes)" if v.get("errors") else ""
             click.echo(f"{name} [{variant}]: {figures or 'no scored samples'}{errors}")
+    for category, c in (outcome.results.get("categories") or {}).items():  # the worst case decides (evalrun #9)
+        released = (c.get("as_released") or {}).get("level")
+        over = f"worst case over {len(c.get('by_variant') or {})} variants, decided by {c.get('deciding_variant')}"
+        click.echo(f"risk level [{category}]: {c.get('level')} ({over}; as released: {released})")
     click.echo(f"generated {outcome.generated}, resumed {outcome.resumed} from the journal")
     click.echo(f"run dir: {outcome.run_dir}")
     click.echo(f"report: {outcome.run_dir / 'report.html'}")

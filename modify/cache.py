@@ -25,7 +25,7 @@ from typing import Any
 from evalrun.models.ref import cache_dir, exclusive_lock
 from evalrun.models.variant import Variant
 
-MODIFY_VERSION = 2  # bump when shared code (training loop, data encoding) changes what every modification makes
+MODIFY_VERSION = 3  # bump when shared code (training loop, data encoding, the info recorded) changes what is made
 INDEX = "variants.json"
 
 

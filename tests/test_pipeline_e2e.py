@@ -42,6 +42,7 @@ def run(demo_model: Path, tmp_path_factory, run_cli) -> Path:
     proc = run_cli("--model", "demo", "--suite", str(suite), "--out", str(out), "--limit", "6",
                    "--variant", f"copy={copy}", "--no-progress", "--kv-cache-gb", "1")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    (root / "stdout.txt").write_text(proc.stdout)
     return out
 
 
@@ -66,6 +67,9 @@ def test_categories_are_decided_over_the_candidate_variants_only(run: Path):
     assert cat["deciding_variant"] in ("base", "copy") and cat["as_released"]["variant"] == "base"
     # the copy has the base model's weights: the same greedy answers, so the same level
     assert cat["by_variant"]["copy"] == cat["by_variant"]["base"]
+    printed = [line for line in (run.parent / "stdout.txt").read_text().splitlines() if line.startswith("risk level")]
+    assert printed == [f"risk level [general_knowledge]: {cat['level']} (worst case over 2 variants, decided by "
+                       f"{cat['deciding_variant']}; as released: {cat['as_released']['level']})"]
 
 
 def test_the_reference_is_compared_not_decided(run: Path):
