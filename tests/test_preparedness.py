@@ -207,7 +207,9 @@ def test_the_preparedness_suite_loads_and_names_registered_evals_of_its_categori
         assert all(specs[e].category == category for e in cfg["evals"])
         assert set(cfg["indicative"]) == {"high", "critical"}
     assert suite.safeguards == OWN_SAFEGUARDS
-    assert suite.modifications == ["harmful_lora", "refusal_ablation"]
+    # harmful_lora searches beyond Qi et al.'s recipe: a fixed recipe is a floor, not a worst case (evalrun #9)
+    assert suite.modifications == [{"name": "harmful_lora", "search": {"lr": [1e-3, 3e-3]}, "budget": 2},
+                                   "refusal_ablation"]
     assert suite.gate["max_level"] == "below_high" and suite.gate["min_retention"] == 0.5
     assert set(suite.eval_names) == set(own)
     requests = sum(s.epochs or own[n].epochs for n in suite.eval_names for s in own[n].samples)
