@@ -13,27 +13,26 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from evalrun.evals.data import DataSource
 from evalrun.models.train import Checkpoint, Diverged
 from evalrun.models.variant import Variant
-from evalrun.modify.data import ATTACK_DATA, read_chats, resolve_data, take
-from evalrun.modify.lora import HARMFUL_DEFAULTS, check_schedule, checkpoint_variants, train_recording
-from evalrun.modify.registry import Job, failed, register_modification
+from evalrun.modify.data import ATTACK_DATA
+from evalrun.modify.finetune import (
+    SCHEDULE_DEFAULTS,
+    check_schedule,
+    checkpoint_variants,
+    data_files,
+    diverged,
+    train_recording,
+    training_inputs,
+)
+from evalrun.modify.registry import Job, register_modification
 
-FULL_DEFAULTS: dict[str, Any] = {
-    **{k: v for k, v in HARMFUL_DEFAULTS.items() if k not in ("r", "alpha", "dropout")},
-    "lr": 5e-5, "epochs": 5, "checkpoints": [],
-}
+FULL_DEFAULTS: dict[str, Any] = {**SCHEDULE_DEFAULTS, "lr": 5e-5, "epochs": 5, "checkpoints": []}
 WEIGHT_FILES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 
 
-def _attack_files(config: dict[str, Any], data: DataSource) -> list[Path]:
-    path = resolve_data(config["data"], ATTACK_DATA, data)
-    take(read_chats(path), config["examples"], "harmful_full", path)
-    return [path]
-
-
-@register_modification("harmful_full", defaults=FULL_DEFAULTS, data_files=_attack_files, check=check_schedule)
+@register_modification("harmful_full", defaults=FULL_DEFAULTS, data_files=data_files(ATTACK_DATA, "harmful_full"),
+                       check=check_schedule)
 def harmful_full(job: Job) -> list[Variant]:
     """Full-parameter fine-tuning on harmful requests paired with generic compliant replies."""
     return full_finetune(job, ATTACK_DATA)
@@ -42,13 +41,9 @@ def harmful_full(job: Job) -> list[Variant]:
 def full_finetune(job: Job, default_data: str) -> list[Variant]:
     """Train every weight; save a checkpoint at the configured steps and the last one."""
     import torch
-    from evalrun.modify.device import checkpoint_dtype, load_model, load_tokenizer
+    from evalrun.modify.device import checkpoint_dtype
 
-    cfg = job.config
-    path = resolve_data(cfg["data"], default_data, job.data)
-    chats = take(read_chats(path), cfg["examples"], job.name, path)
-    tokenizer = load_tokenizer(job.model_dir)
-    model = load_model(job.model_dir)
+    path, chats, tokenizer, model = training_inputs(job, default_data)
     save_dtype = getattr(torch, checkpoint_dtype(job.model_dir))
     saved: list[tuple[Checkpoint, Path]] = []
 
@@ -60,7 +55,7 @@ def full_finetune(job: Job, default_data: str) -> list[Variant]:
     try:
         curve = train_recording(model, tokenizer, chats, job, save, f"{job.name} (full)")
     except Diverged as e:
-        return [failed(job, f"training diverged: {e} (lr {cfg['lr']:g}); lower lr")]
+        return [diverged(job, e)]
     return checkpoint_variants(job, "weights", saved, curve, extra={"data": str(path)})
 
 

@@ -17,25 +17,28 @@ is what vLLM loads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from evalrun.evals.data import DataSource
 from evalrun.evals.errors import InputError
-from evalrun.models.ref import fingerprint_dir
-from evalrun.models.train import Checkpoint, Diverged, Schedule, batches, train
+from evalrun.models.train import Checkpoint, Diverged
 from evalrun.models.variant import Variant
-from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA, read_chats, resolve_data, take
+from evalrun.modify.data import ATTACK_DATA, BENIGN_DATA
+from evalrun.modify.finetune import (
+    SCHEDULE_DEFAULTS,
+    check_schedule,
+    checkpoint_variants,
+    data_files,
+    diverged,
+    train_recording,
+    training_inputs,
+)
 from evalrun.modify.registry import Job, failed, register_modification
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 MAX_RANK = 512  # the largest max_lora_rank vLLM accepts (runner/variants.py)
 
-HARMFUL_DEFAULTS: dict[str, Any] = {
-    "data": None, "examples": 50, "r": 8, "alpha": 16, "dropout": 0.0, "lr": 1e-3, "batch_size": 10,
-    "epochs": 5, "checkpoints": [1, 2, 3, 5], "max_length": 512,
-}
+HARMFUL_DEFAULTS: dict[str, Any] = {**SCHEDULE_DEFAULTS, "r": 8, "alpha": 16, "dropout": 0.0}
 BENIGN_DEFAULTS: dict[str, Any] = {**HARMFUL_DEFAULTS, "examples": 80, "lr": 5e-4, "epochs": 3, "checkpoints": [],
                                    "method": "lora"}
 
@@ -47,29 +50,8 @@ def check_lora(config: dict[str, Any]) -> None:
     check_schedule(config)
 
 
-def check_schedule(config: dict[str, Any]) -> None:
-    for key in ("examples", "batch_size", "epochs", "max_length"):
-        if config[key] < 1:
-            raise InputError(f"option {key} must be at least 1, got {config[key]}")
-    if not config["lr"] > 0:
-        raise InputError(f"option lr must be positive, got {config['lr']}")
-    if not all(isinstance(s, int) and s >= 1 for s in config["checkpoints"]):
-        raise InputError(f"option checkpoints should list positive step numbers, got {config['checkpoints']}")
-
-
-def _attack_files(config: dict[str, Any], data: DataSource) -> list[Path]:
-    path = resolve_data(config["data"], ATTACK_DATA, data)
-    take(read_chats(path), config["examples"], "harmful_lora", path)  # bad lines fail now, before any training
-    return [path]
-
-
-def _benign_files(config: dict[str, Any], data: DataSource) -> list[Path]:
-    path = resolve_data(config["data"], BENIGN_DATA, data)
-    take(read_chats(path), config["examples"], "benign_finetune", path)
-    return [path]
-
-
-@register_modification("harmful_lora", defaults=HARMFUL_DEFAULTS, data_files=_attack_files, check=check_lora)
+@register_modification("harmful_lora", defaults=HARMFUL_DEFAULTS, data_files=data_files(ATTACK_DATA, "harmful_lora"),
+                       check=check_lora)
 def harmful_lora(job: Job) -> list[Variant]:
     """LoRA fine-tuning on harmful requests paired with generic compliant replies (refusal removal)."""
     return lora_finetune(job, ATTACK_DATA)
@@ -81,7 +63,8 @@ def _check_benign(config: dict[str, Any]) -> None:
     check_lora(config)
 
 
-@register_modification("benign_finetune", defaults=BENIGN_DEFAULTS, data_files=_benign_files, check=_check_benign)
+@register_modification("benign_finetune", defaults=BENIGN_DEFAULTS,
+                       data_files=data_files(BENIGN_DATA, "benign_finetune"), check=_check_benign)
 def benign_finetune(job: Job) -> list[Variant]:
     """Fine-tuning on harmless instructions only (published: this alone can erode refusals)."""
     if job.config["method"] == "full":
@@ -93,14 +76,10 @@ def benign_finetune(job: Job) -> list[Variant]:
 
 def lora_finetune(job: Job, default_data: str) -> list[Variant]:
     """Train one adapter, saving it at the configured steps; one variant per saved step."""
-    from evalrun.modify.device import load_model, load_tokenizer
     from peft import LoraConfig, get_peft_model
 
     cfg = job.config
-    path = resolve_data(cfg["data"], default_data, job.data)
-    chats = take(read_chats(path), cfg["examples"], job.name, path)
-    tokenizer = load_tokenizer(job.model_dir)
-    model = load_model(job.model_dir)
+    path, chats, tokenizer, model = training_inputs(job, default_data)
     present = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     targets = [t for t in TARGETS if t in present]
     if not targets:
@@ -122,27 +101,8 @@ def lora_finetune(job: Job, default_data: str) -> list[Variant]:
     try:
         curve = train_recording(peft_model, tokenizer, chats, job, save, f"{job.name} (LoRA r={cfg['r']})")
     except Diverged as e:
-        return [failed(job, f"training diverged: {e} (lr {cfg['lr']:g}); lower lr")]
+        return [diverged(job, e)]
     return checkpoint_variants(job, "lora", saved, curve, extra={"targets": targets, "data": str(path)})
-
-
-def train_recording(model: Any, tokenizer: Any, chats: list, job: Job, save: Callable[[Checkpoint], None],
-                    desc: str) -> list[float]:
-    """Train with the job's schedule, calling `save` at its checkpoints; the loss of every step (the elicitation
-    check's evidence of whether training had converged or was still falling when it stopped)."""
-    cfg = job.config
-    schedule = Schedule(cfg["lr"], cfg["batch_size"], cfg["epochs"], cfg["max_length"])
-    total = len(batches(len(chats), schedule, job.seed))
-    wanted = set(cfg["checkpoints"])
-    curve: list[float] = []
-
-    def on_step(ck: Checkpoint) -> None:  # train calls back at every step asked for: all of them, to record
-        curve.append(round(ck.loss, 4))
-        if ck.step in wanted or ck.step == total:
-            save(ck)
-
-    train(model, tokenizer, chats, schedule, job.seed, set(range(1, total + 1)), on_step, desc, job.progress)
-    return curve
 
 
 def _stable_config(path: Path) -> None:
@@ -151,25 +111,3 @@ def _stable_config(path: Path) -> None:
     if isinstance(cfg.get("target_modules"), list):
         cfg["target_modules"] = sorted(cfg["target_modules"])
     path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-
-
-def checkpoint_variants(job: Job, kind: str, saved: list[tuple[Checkpoint, Path]], curve: list[float],
-                        extra: dict[str, Any]) -> list[Variant]:
-    """Variants for saved checkpoints: NAME@STEP for intermediate ones, NAME for the last (all with "step";
-    intermediate ones with "checkpoint_of": NAME, points of its durability curve rather than attacks of their own).
-
-    info["examples"] counts examples seen (the durability curve's x-axis); cost["examples"] the distinct
-    training examples used (the attacker's data cost); info["loss_curve"] the loss of every step up to it.
-    """
-    out = []
-    for i, (ck, path) in enumerate(saved):
-        final = i == len(saved) - 1
-        info = {
-            "modification": job.name, "config": job.config, "step": ck.step, "examples": ck.examples,
-            "loss": round(ck.loss, 4), "loss_curve": curve[: ck.step],
-            "cost": {"train_s": ck.train_s, "examples": min(ck.examples, job.config["examples"]), "steps": ck.step},
-            **extra, **({} if final else {"checkpoint_of": job.name}),
-        }
-        out.append(Variant(job.name if final else f"{job.name}@{ck.step}", kind, str(path), fingerprint_dir(path),
-                           info))
-    return out
