@@ -8,10 +8,14 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from disk_helpers import fill  # noqa: E402
 
 pytestmark = pytest.mark.vllm
 
@@ -149,14 +153,7 @@ def test_full_disk_during_a_resumed_run(smoke_run: Path, tmp_path: Path, run_cli
         for name in ("report.html", "results.json", "samples.jsonl"):
             (out / name).unlink()
         filler = mnt / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        fill(filler)
         os.truncate(filler, filler.stat().st_size - 64 * 1024)  # room for the manifest, not for the outputs
         proc = run_cli("--model", "demo", "--suite", "smoke", "--out", str(out), "--no-progress")
         assert proc.returncode == 1, proc.stderr[-2000:]

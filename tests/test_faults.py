@@ -21,6 +21,9 @@ from evalrun.evals.errors import InputError, RunError
 from evalrun.rundir import files
 from evalrun.runner.journal import Journal
 
+sys.path.insert(0, str(Path(__file__).parent))
+from disk_helpers import fill  # noqa: E402
+
 
 def _row(i: int, label: str = "correct") -> dict:
     return {"key": f"k{i:03d}", "eval": "quiz", "eval_version": 1, "variant": "base", "sample_id": f"s{i}",
@@ -184,7 +187,7 @@ def test_full_tmpfs_is_one_line_and_no_temp_files_left(tmp_path: Path):
         pytest.skip("cannot mount a tmpfs here")
     try:
         filler = mnt / "filler"
-        _fill(filler)
+        fill(filler)
         code = textwrap.dedent(f"""
             import sys
             from pathlib import Path
@@ -215,17 +218,6 @@ def test_full_tmpfs_is_one_line_and_no_temp_files_left(tmp_path: Path):
         assert not [p for p in (mnt / "run").iterdir() if p.name.endswith(".tmp") or ".write-test-" in p.name]
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def test_stale_temp_dirs_of_a_killed_modification_build_are_removed(tmp_path: Path, monkeypatch):
