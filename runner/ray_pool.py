@@ -81,17 +81,18 @@ class RayEngine:
         import ray
 
         resources = connect(self.ray_opts, self.options)
-        slots = self._start(resources)
+        slots = self._start(resources, requests)
         try:
             return self._drive(slots, requests, on_results, on_ready, resources)
         finally:
             for s in slots:
                 ray.kill(s.actor, no_restart=True)
 
-    def _start(self, resources: dict[str, Any]) -> list[_Slot]:
+    def _start(self, resources: dict[str, Any], requests: list[Request]) -> list[_Slot]:
         import ray
         from evalrun.runner.ray_replica import Replica
         from evalrun.runner.ray_ship import pack
+        from evalrun.runner.vllm_engine import engine_args_for
 
         model = pack(self.model)
         loras = {name: pack(path) for name, path in self.loras.items()}
@@ -100,7 +101,8 @@ class RayEngine:
             max_task_retries=0, max_concurrency=2, runtime_env={"env_vars": self._env()},
         )
         log = str(self.log_path) if self.log_path else None
-        self._load_args = (model, self.options, loras, self.extra_args)
+        # built as the local engine would be for these requests (seeded sampling: no chunked prefill on CPU)
+        self._load_args = (model, self.options, loras, engine_args_for(self.extra_args, requests))
         slots = [_Slot(i, actor.remote(i, log)) for i in range(self.ray_opts.replicas)]
         return slots
 

@@ -58,7 +58,7 @@ class VllmEngine:
         proc = ctx.Process(
             target=_worker,
             args=(child, lifeline, os.getpid(), self.model, self.options, self.loras,
-                  {**self.extra_args, SEEDED: any(r.seed is not None for r in requests)}, self.log_path),
+                  engine_args_for(self.extra_args, requests), self.log_path),
             daemon=False,
         )
 
@@ -161,6 +161,12 @@ def _end_group_when_orphaned(lifeline, parent_pid: int) -> None:
 
 
 SEEDED = "_evalrun_seeded_sampling"  # an extra arg the worker reads (never passed to vLLM): requests carry seeds
+
+
+def engine_args_for(extra_args: dict, requests: list[Request]) -> dict:
+    """The extra engine arguments for building an engine that will run `requests` (local worker or Ray replica):
+    the user's, plus whether any request is seeded (`_build_llm` then turns chunked prefill off on CPU)."""
+    return {**extra_args, SEEDED: any(r.seed is not None for r in requests)}
 
 
 def _build_llm(model: str, options: EngineOptions, loras: dict[str, str], extra_args: dict):

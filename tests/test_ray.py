@@ -210,6 +210,20 @@ def test_work_units_keep_variants_apart_and_shared_prefixes_together():
         assert order == sorted(order), "requests sharing a system prompt should be handed out together"
 
 
+def test_replicas_are_built_for_their_requests_as_the_local_engine_is():
+    """Seeded sampling (best-of-N) kills vLLM-CPU when a prefill is chunked; the local engine turns chunked
+    prefill off for seeded requests, and a replica must be built with the same knowledge of its requests."""
+    from evalrun.runner.plan import Request
+    from evalrun.runner.vllm_engine import SEEDED, engine_args_for
+
+    greedy = Request("k1", "e", 1, "base", "1", 0, [{"role": "user", "content": "q"}], 8, 0.0)
+    sampled = Request("k2", "e", 1, "base", "1", 1, [{"role": "user", "content": "q"}], 8, 1.0, seed=7)
+    assert engine_args_for({"max_num_seqs": 4}, [greedy]) == {"max_num_seqs": 4, SEEDED: False}
+    assert engine_args_for({}, [greedy, sampled])[SEEDED] is True
+    source = Path(__file__).resolve().parents[1] / "runner" / "ray_pool.py"
+    assert "engine_args_for(self.extra_args, requests)" in source.read_text()  # the replicas' load arguments
+
+
 def test_bad_cluster_input_is_one_line_before_any_model_loads(tmp_path: Path, run_cli):
     too_many = str(len(os.sched_getaffinity(0)) + 1)
     cases = [
