@@ -228,13 +228,15 @@ def _timings(t: dict[str, Any]) -> dict[str, Any]:
 
 
 def verdict(run: Run) -> dict[str, Any] | None:
-    """The gate's verdict for the banner: passed or not, and the failed checks (why)."""
+    """The gate's verdict for the banner: passed or not, and the failed checks (why), measured failures before
+    inconclusive ones (a reader sees first what the evidence shows, then what it could not settle)."""
     v = run.verdict
     if not isinstance(v, dict) or "passed" not in v:
         return None
     checks = [c for c in v.get("checks") or [] if isinstance(c, dict)]
-    return {"passed": bool(v.get("passed")), "stale": run.verdict_stale, "checks": checks,
-            "failed": [c for c in checks if not c.get("passed")], "created": v.get("created"),
+    failed = sorted((c for c in checks if not c.get("passed")), key=lambda c: c.get("status") == "inconclusive")
+    return {"passed": bool(v.get("passed")), "stale": run.verdict_stale, "checks": checks, "failed": failed,
+            "created": v.get("created"),
             "policy": (v.get("policy") or {}).get("source") if isinstance(v.get("policy"), dict) else None}
 
 

@@ -172,3 +172,18 @@ def test_skipped_modification_and_odd_values_render(tmp_path: Path):
     html = write_report(run).read_text(encoding="utf-8")
     assert "noise_attack" in html and "Not run: needs a GPU &lt;b&gt;here&lt;/b&gt;" in html
     assert ">nan<" not in html.lower()
+
+
+def test_the_banner_lists_measured_failures_before_inconclusive_checks(tmp_path: Path):
+    from evalrun.reports.summary import verdict
+    from evalrun.rundir.reader import load_run
+
+    run = make_run(tmp_path / "r", n_per_eval=30)
+    checks = [{"name": "a_inconclusive", "passed": False, "status": "inconclusive"},
+              {"name": "b_pass", "passed": True, "status": "pass"},
+              {"name": "c_fail", "passed": False, "status": "fail"},
+              {"name": "d_inconclusive", "passed": False, "status": "inconclusive"},
+              {"name": "e_fail", "passed": False, "status": "fail"}]
+    (run / "verdict.json").write_text(json.dumps({"passed": False, "checks": checks}))
+    failed = [c["name"] for c in verdict(load_run(run))["failed"]]
+    assert failed == ["c_fail", "e_fail", "a_inconclusive", "d_inconclusive"]
