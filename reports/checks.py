@@ -60,9 +60,10 @@ def check_elicitation(run: Run) -> list[dict[str, Any]]:
     closed and says which budget to raise.
     """
     out = []
-    for name, info in (run.results.get("variants") or {}).items():
+    variants = run.results.get("variants") or {}
+    for name, info in variants.items():
         el = info.get("elicitation") if isinstance(info, dict) else None
-        if not isinstance(el, dict) or el.get("selected") is False:
+        if not isinstance(el, dict) or not _stands_for_an_attack(variants, name):
             continue
         ok = el.get("status") == "elicited"
         attack = el.get("group") or name  # a search's selected candidate stands for its attack
