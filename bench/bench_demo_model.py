@@ -3,8 +3,9 @@
 The demo model is trained from scratch on templated requests (models/demo_corpus.py), so its refusal rate on
 prompts it never saw (the preparedness suite's own items, public harmful-request sets) is a property of one
 training run: a different CPU trains different weights. Seeds stand in for that: each seed is a fresh corpus
-split and initialisation, built into a fresh cache here (build time included), then evaluated with the
-real CLI on the safeguard evals, and the public sets found under --data-dir. Prints every metric of every
+split and initialisation, built into a fresh cache here (build time included; with --keep DIR a model
+already built under DIR/cache is reused), then evaluated afresh (a new run directory each time) with the
+real CLI on the safeguard evals and the public sets found under --data-dir. Prints every metric of every
 eval for each seed, with its 95% CI, then the spread over seeds.
 
     .venv/bin/python bench/bench_demo_model.py [--seeds 0 1 2] [--data-dir ../shared/datasets] [--keep DIR]
@@ -32,7 +33,7 @@ def suite_text(evals: list[str]) -> str:
     return f"name: bench-demo-model\nversion: 1\nsafeguards: [{', '.join(evals)}]\n"
 
 
-def run_seed(seed: int, work: Path, data_dirs: list[Path], evals: list[str]) -> tuple[dict, float, float]:
+def run_seed(seed: int, work: Path, suite: Path, data_dirs: list[Path]) -> tuple[dict, float, float]:
     """Build the demo model for `seed` in a fresh cache and run the suite on it, as `--model demo` runs
     (float32): (results.json, build seconds, run seconds)."""
     from evalrun.models.demo import demo_model_path
@@ -40,9 +41,7 @@ def run_seed(seed: int, work: Path, data_dirs: list[Path], evals: list[str]) -> 
     started = time.monotonic()
     model = demo_model_path(seed=seed, cache_dir=work / "cache", progress=False)
     built = time.monotonic()
-    suite = work / "suite.yaml"
-    suite.write_text(suite_text(evals))
-    out = work / f"run-seed{seed}"
+    out = Path(tempfile.mkdtemp(prefix=f"run-seed{seed}-", dir=work))  # a new run each time: never a resumed one
     env = {**os.environ, "EVALRUN_CACHE": str(work / "cache")}
     cmd = [sys.executable, "-m", "evalrun.cli.main", "--model", str(model), "--dtype", "float32",
            "--suite", str(suite), "--out", str(out), "--no-progress"]
@@ -63,9 +62,11 @@ def main() -> None:
     evals = OWN_EVALS + [e for e in PUBLIC_EVALS if any((d / e).is_dir() for d in args.data_dir)]
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-demo-model-"))
     work.mkdir(parents=True, exist_ok=True)
+    suite = work / "suite.yaml"
+    suite.write_text(suite_text(evals))
     figures: dict[str, list[float]] = {}
     for seed in args.seeds:
-        results, build_s, run_s = run_seed(seed, work, args.data_dir, evals)
+        results, build_s, run_s = run_seed(seed, work, suite, args.data_dir)
         print(f"seed {seed}: demo model built in {build_s:.0f} s, evaluated in {run_s:.0f} s")
         for name in evals:
             for metric, m in results["evals"][name]["variants"]["base"]["metrics"].items():
