@@ -11,8 +11,9 @@ installs), projected to the hidden size by PCA, tied to the output layer and fro
 the 4 transformer layers (2.6M parameters) are trained here. Why: the corpus has about 1,300
 distinct words, and a model that learns its own embeddings from it cannot tell that a word it never
 saw ("napalm", "shoplift", "contagious") names something harmful; pretrained embeddings put such a word
-next to ones it did see. Measured on an AMD EPYC (seed 0, greedy): harmful refusal on the preparedness
-items 0.850 -> 0.933, StrongREJECT 0.62 -> 0.76, safe-prompt compliance unchanged (0.94).
+next to ones it did see. Measured on an AMD EPYC (greedy): harmful refusal on the preparedness items
+0.850 -> 0.933 (seed 0) and 0.917 (seed 1), StrongREJECT 0.62 -> 0.76 and 0.74; safe-prompt compliance
+0.94 (seed 0) but 0.82 (seed 1). README "The demo model" has the table.
 
 Heavy libraries (torch, transformers, gguf) are imported inside the functions that need them, so
 importing this module (e.g. for ``--help``) stays cheap.
