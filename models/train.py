@@ -167,9 +167,9 @@ def _collate(examples: list[tuple[list[int], list[int]]], pad_id: int, device: s
 def reply_loss(model: Any, input_ids: Any, mask: Any, labels: Any) -> Any:
     """Mean cross-entropy over the reply tokens, the output layer computed only where a reply token is next.
 
-    Why: the output layer over the vocabulary is most of a small model's compute (the demo model's tied
-    49k-token embedding), and replies are a fraction of a chat's tokens. `logits_to_keep` keeps the model's
-    own logit processing; the positions are those where any row of the batch predicts a reply token.
+    Why: with a large vocabulary the output layer is much of a small model's compute (SmolLM2-135M's is
+    49,152 x 576), and replies are a fraction of a chat's tokens. `logits_to_keep` keeps the model's own
+    logit processing (scaling, soft-capping); the positions are those where any row predicts a reply token.
     """
     import torch.nn.functional as F
 

