@@ -164,21 +164,6 @@ def _collate(examples: list[tuple[list[int], list[int]]], pad_id: int, device: s
     return input_ids.to(device), mask.to(device), labels.to(device)
 
 
-def reply_loss(model: Any, input_ids: Any, mask: Any, labels: Any) -> Any:
-    """Mean cross-entropy over the reply tokens, the output layer computed only where a reply token is next.
-
-    Why: with a large vocabulary the output layer is much of a small model's compute (SmolLM2-135M's is
-    49,152 x 576), and replies are a fraction of a chat's tokens. `logits_to_keep` keeps the model's own
-    logit processing (scaling, soft-capping); the positions are those where any row predicts a reply token.
-    """
-    import torch.nn.functional as F
-
-    targets = labels[:, 1:]
-    positions = (targets != IGNORE).any(dim=0).nonzero().squeeze(1)
-    logits = model(input_ids=input_ids, attention_mask=mask, logits_to_keep=positions).logits
-    return F.cross_entropy(logits.flatten(0, 1).float(), targets[:, positions].flatten(), ignore_index=IGNORE)
-
-
 def train(
     model: Any,
     tokenizer: Any,
@@ -223,7 +208,7 @@ def _loop(model: Any, encoded: list, steps: list[list[int]], pad_id: int, optimi
     try:
         for step, idx in enumerate(steps, 1):
             input_ids, mask, labels = _collate([encoded[i] for i in idx], pad_id, device)
-            loss = reply_loss(model, input_ids, mask, labels)
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
             value = loss.item()
             if not math.isfinite(value):
                 raise Diverged(step, value)

@@ -120,21 +120,6 @@ def test_bad_attack_data_line_names_file_and_line(tiny, tmp_path):
 # --- LoRA training -----------------------------------------------------------
 
 
-def test_reply_loss_is_the_models_own_loss(tiny):
-    """The training loss computes the output layer only where a reply token is next, and equals the model's loss."""
-    from evalrun.models.train import IGNORE, reply_loss
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(tiny, dtype=torch.float32)
-    ids = torch.randint(0, model.config.vocab_size, (3, 12))
-    labels = torch.full_like(ids, IGNORE)
-    labels[0, 5:9], labels[1, 7:12], labels[2, 3:4] = ids[0, 5:9], ids[1, 7:12], ids[2, 3:4]
-    mask = torch.ones_like(ids)
-    mask[2, 10:] = 0
-    expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-    assert math.isclose(reply_loss(model, ids, mask, labels).item(), expected.item(), rel_tol=1e-5)
-
-
 def test_harmful_lora_checkpoints_make_a_durability_curve(tiny):
     from evalrun.modify import check_adapter
 
