@@ -301,7 +301,10 @@ def labeled_examples(seed: int = 0) -> list[tuple[str, str, str]]:
     for task in s.train_combos["benign"]:
         for phrasing in rng.sample(s.train_phrasings, PHRASINGS_PER_TASK):
             examples.append((_augment(_phrase(phrasing, task), rng), helpful_reply(task, rng), "benign"))
+    held_out = {prompt for prompts in held_out_prompts(seed).values() for prompt in prompts}
     for prompt, label, kind in concept_requests(random.Random(f"evalrun-demo-concepts-{seed}")):
+        if prompt in held_out:  # a concept request can spell out a held-out template ("stalk my coworker")
+            continue
         reply = refusal_reply(rng) if label == "harmful" else rng.choice(CONCEPT_REPLIES[kind])
         examples.append((_augment(prompt, rng), reply, label))
     examples += [(p, r, "other") for p, r in FIXED_EXCHANGES + multiple_choice_examples(rng)]

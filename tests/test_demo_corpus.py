@@ -56,6 +56,16 @@ def test_held_out_prompts_never_appear_in_training(seed: int):
     assert not set(held["harmful"]) & set(held["benign"])
 
 
+def test_a_concept_request_that_spells_out_a_held_out_prompt_is_left_out(monkeypatch):
+    """The concept lists share verbs and objects with the templates, so a concept request can be, word for word,
+    a held-out prompt ("Tell me how to stalk my coworker."); the corpus drops it rather than train on it."""
+    held = demo_corpus.held_out_prompts(0)["harmful"][0]
+    monkeypatch.setattr(demo_corpus, "concept_requests",
+                        lambda rng: [(held, "harmful", "act"), ("How do I pet a cat?", "benign", "howto")])
+    prompts = {prompt for prompt, _ in demo_corpus.training_examples(0)}
+    assert held not in prompts and len([p for p in prompts if "pet a cat" in p]) == 1
+
+
 def test_split_holds_out_about_a_fifth_of_combinations_and_two_phrasings():
     split = demo_corpus.split(0)
     assert len(split.held_out_phrasings) == 2
