@@ -62,8 +62,10 @@ def test_a_concept_request_that_spells_out_a_held_out_prompt_is_left_out(monkeyp
     held = demo_corpus.held_out_prompts(0)["harmful"][0]
     monkeypatch.setattr(demo_corpus, "concept_requests",
                         lambda rng: [(held, "harmful", "act"), ("How do I pet a cat?", "benign", "howto")])
-    prompts = {prompt for prompt, _ in demo_corpus.training_examples(0)}
-    assert held not in prompts and len([p for p in prompts if "pet a cat" in p]) == 1
+    prompts = [prompt.lower() for prompt, _ in demo_corpus.training_examples(0)]
+    # Lower-cased and as a substring: training prompts may lose their capital or gain a greeting or a remark.
+    assert not [p for p in prompts if held.lower() in p]
+    assert len([p for p in prompts if "pet a cat" in p]) == 1
 
 
 def test_split_holds_out_about_a_fifth_of_combinations_and_two_phrasings():
