@@ -146,11 +146,10 @@ def test_smoke_refusal_items_are_held_out_of_the_demo_models_training():
 
 
 def test_tokenizer_has_chat_format_and_single_token_labels():
-    """Trains only the tokenizer (about a second), not the model."""
-    pytest.importorskip("transformers")
+    """SmolLM2's tokenizer with the demo chat format (no model is built)."""
     from evalrun.models import demo as demo_model
 
-    tok = demo_model._train_tokenizer(demo_corpus.training_examples(0), demo_model.TrainConfig.vocab_size)
+    tok = demo_model._tokenizer(demo_model.base_model_dir(progress=False))
     for label in "ABCD":
         assert len(tok.encode(label, add_special_tokens=False)) == 1, label
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
@@ -221,10 +220,10 @@ def test_cache_key_follows_the_corpus_and_the_recipe(monkeypatch, tmp_path: Path
 
     key = demo_model.recipe_key(0)
     assert key == demo_model.recipe_key(0) != demo_model.recipe_key(1)
-    original = demo_corpus.training_examples
-    monkeypatch.setattr(demo_corpus, "training_examples", lambda seed: original(seed)[1:])
+    original = demo_corpus.labeled_examples  # what the build's training sample is drawn from
+    monkeypatch.setattr(demo_corpus, "labeled_examples", lambda seed: original(seed)[1:])
     assert demo_model.recipe_key(0) != key
-    monkeypatch.setattr(demo_corpus, "training_examples", original)
+    monkeypatch.setattr(demo_corpus, "labeled_examples", original)
     config = demo_model.TrainConfig()
     monkeypatch.setattr(demo_model, "TrainConfig", lambda: dataclasses.replace(config, epochs=config.epochs + 1))
     assert demo_model.recipe_key(0) != key
@@ -234,3 +233,27 @@ def test_cache_key_follows_the_corpus_and_the_recipe(monkeypatch, tmp_path: Path
     built.mkdir()
     (built / demo_model.MARKER_FILE).write_text("{}")
     assert demo_model.demo_model_path(0, cache_dir=tmp_path, progress=False) == built
+
+
+def test_demo_model_is_smollm2s_trunk_with_its_lower_layers_as_pretrained(demo_model: Path):
+    """The built model keeps SmolLM2's embeddings and frozen layers bit for bit, and its top layers trained."""
+    import torch
+    from evalrun.models import demo
+    from safetensors.torch import load_file
+
+    cfg = demo.TrainConfig()
+    built = load_file(str(demo_model / "model.safetensors"))
+    base = {}
+    for file in sorted(demo.base_model_dir(progress=False).glob("*.safetensors")):
+        base.update(load_file(str(file)))
+    n_base = base["model.embed_tokens.weight"].shape[0]
+    assert torch.equal(built["model.embed_tokens.weight"][:n_base], base["model.embed_tokens.weight"])
+    frozen = cfg.trunk_layers - cfg.trained_layers
+    layer_keys = [k for k in built if k.startswith("model.layers.")]
+    assert {int(k.split(".")[2]) for k in layer_keys} == set(range(cfg.trunk_layers))
+    for key in layer_keys:
+        same = torch.equal(built[key], base[key])
+        assert same == (int(key.split(".")[2]) < frozen), key
+    assert not torch.equal(built["lm_head.weight"][:n_base], base["model.embed_tokens.weight"])
+    marker = json.loads((demo_model / demo.MARKER_FILE).read_text())
+    assert marker["base_model"]["sha256"] == demo.base_model_sha256()
