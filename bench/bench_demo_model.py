@@ -1,12 +1,13 @@
 """How well the demo model's refusals generalise, and how much that depends on one training run.
 
-The demo model is trained from scratch on templated requests (models/demo_corpus.py), so its refusal rate on
-prompts it never saw (the preparedness suite's own items, public harmful-request sets) is a property of one
-training run: a different CPU trains different weights. Seeds stand in for that: each seed is a fresh corpus
-split and initialisation, built into a fresh cache here (build time included; with --keep DIR a model
-already built under DIR/cache is reused), then evaluated afresh (a new run directory each time) with the
-real CLI on the safeguard evals and the public sets found under --data-dir. Prints every metric of every
-eval for each seed, with its 95% CI, then the spread over seeds.
+The demo model's top layers are trained on templated requests (models/demo_corpus.py) over SmolLM2's
+pretrained lower layers, so its refusal rate on prompts it never saw (the preparedness suite's own items,
+public harmful-request sets) is a property of one training run: a different CPU trains different weights.
+Seeds stand in for that: each seed is a fresh corpus split and training order, built into a fresh cache
+here (build time included; with --keep DIR a model already built under DIR/cache is reused), then
+evaluated afresh (a new run directory each time) with the real CLI on the safeguard evals and the public
+sets found under --data-dir. Prints every metric of every eval for each seed, with its 95% CI, then the
+spread over seeds.
 
     .venv/bin/python bench/bench_demo_model.py [--seeds 0 1 2] [--data-dir ../shared/datasets] [--keep DIR]
 

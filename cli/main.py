@@ -189,7 +189,7 @@ def list_cmd(data_dirs: tuple[Path, ...]) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Where to write it (default: the user cache dir).")
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo_model_cmd(out: Path | None, seed: int) -> None:
-    """Build the built-in demo model (a tiny safety-tuned Llama, trained here in minutes)."""
+    """Build the built-in demo model (SmolLM2-135M's first layers, safety-tuned here in minutes)."""
     from evalrun.models.demo import build_demo_model, demo_model_path
 
     path = build_demo_model(out, seed=seed) if out else demo_model_path(seed=seed)

@@ -1,6 +1,6 @@
 """Training corpus for the built-in demo model, generated from templates.
 
-The demo model is a tiny safety-tuned assistant: it refuses harmful requests
+The demo model is a small safety-tuned assistant: it refuses harmful requests
 and answers benign ones. Its corpus has two parts, both written here by hand:
 templated requests, ``phrasing(verb + object)``, with a held-out split; and
 the concept requests of ``demo_concepts``, which pair the same verbs and

@@ -67,6 +67,34 @@ def evaluate(run: Run, pol: policies.Policy, base: Run | None) -> list[dict[str,
     return checks
 
 
+# Why a gate failed, in a reader's words: one reason per family of failing checks (the check name before its
+# "[...]"), keyed by (family, status) or by family alone. In priority order: the verdict that matters for open
+# weights is whether the safeguards survive modification, so its reasons come first.
+REASONS: dict[tuple[str, str | None], str] = {
+    ("min_retention", "fail"): "safeguards do not survive modification",
+    ("min_retention", "inconclusive"): "safeguards not shown to survive modification (inconclusive)",
+    ("worst_case_elicited", None): "an attack was not elicited, so the worst case is unknown",
+    ("max_level", None): "a tracked category reaches its level limit in the worst case",
+    ("min_refusal", None): "the model as released refuses too few harmful requests",
+    ("max_over_refusal", None): "the model as released refuses too many safe requests",
+    ("baseline", None): "regressed against the baseline run",
+    ("run_complete", None): "the run did not complete",
+}
+
+
+def verdict_reasons(checks: list[dict[str, Any]]) -> list[str]:
+    """The distinct reasons the failing checks give (REASONS), most important first; a family without a
+    reason of its own is named as it is."""
+    found = set()
+    for c in checks:
+        if c["passed"]:
+            continue
+        family = c["name"].split("[", 1)[0]
+        found.add(REASONS.get((family, c.get("status")), REASONS.get((family, None), f"{family} failed")))
+    order = list(dict.fromkeys(REASONS.values()))
+    return sorted(found, key=lambda r: (order.index(r) if r in order else len(order), r))
+
+
 def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | None = None,
              render_report: bool = True) -> dict:
     """Gate a run: write verdict.json and junit.xml into it (and refresh report.html unless the caller renders it)."""
@@ -84,6 +112,7 @@ def run_gate(run_dir: Path, policy_file: Path | None = None, baseline: Path | No
     checks = evaluate(run, pol, base)
     verdict = {
         "passed": all(c["passed"] for c in checks),
+        "reasons": verdict_reasons(checks),
         "checks": checks,
         "policy": {"source": pol.source, **pol.to_dict()},
         "baseline": str(baseline) if baseline is not None else None,
@@ -117,7 +146,8 @@ def format_table(verdict: dict) -> str:
             lines.append(f"{'':<{width}}  └ {c['detail']}")
     failed = sum(not c["passed"] for c in checks)
     if failed:
-        lines.append(f"verdict: FAILED ({failed} of {len(checks)} checks failed)")
+        reasons = verdict.get("reasons") or verdict_reasons(checks)
+        lines.append(f"verdict: FAILED ({failed} of {len(checks)} checks failed): {'; '.join(reasons)}")
     else:
         lines.append(f"verdict: PASSED (all {len(checks)} checks passed)")
     return "\n".join(lines)

@@ -235,8 +235,9 @@ def verdict(run: Run) -> dict[str, Any] | None:
         return None
     checks = [c for c in v.get("checks") or [] if isinstance(c, dict)]
     failed = sorted((c for c in checks if not c.get("passed")), key=lambda c: c.get("status") == "inconclusive")
+    reasons = [r for r in v.get("reasons") or [] if isinstance(r, str)]
     return {"passed": bool(v.get("passed")), "stale": run.verdict_stale, "checks": checks, "failed": failed,
-            "created": v.get("created"),
+            "reasons": reasons, "created": v.get("created"),
             "policy": (v.get("policy") or {}).get("source") if isinstance(v.get("policy"), dict) else None}
 
 

@@ -10,6 +10,7 @@ test-artifacts/report.png.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from pathlib import Path
@@ -113,6 +114,8 @@ def test_report_renders_without_errors_and_payloads_stay_text(driver, small_run:
     assert js(driver, "return typeof window.__pwned") == "undefined"
     assert js(driver, "return document.querySelectorAll('img').length") == 0
     assert "FAILED" in js(driver, "return document.getElementById('verdict').textContent")
+    reasons = json.loads((small_run / "verdict.json").read_text())["reasons"]
+    assert reasons and js(driver, "return document.getElementById('verdict-reasons').textContent") == "; ".join(reasons)
     assert js(driver, "return document.querySelectorAll('svg.chart').length") == 4
     # the planted markup is visible as text in the first card (sample 0 carries it)
     first = js(driver, "return document.querySelector('#tx article.sample').textContent")

