@@ -191,8 +191,8 @@ def test_table_lists_failures_with_details():
 
 def test_the_verdict_says_why_it_failed_modification_first():
     """The reasons name the failing check families in a reader's words, the modification ones first."""
-    def check(name: str, status: str) -> dict:
-        return {"name": name, "passed": status == "pass", "status": status, "value": None, "threshold": None,
+    def check(name: str, status: str, value: float | None = 0.5) -> dict:
+        return {"name": name, "passed": status == "pass", "status": status, "value": value, "threshold": None,
                 "detail": ""}
 
     checks = [check("min_refusal[harmful_refusal]", "fail"), check("max_over_refusal[over_refusal]", "pass"),
@@ -203,6 +203,11 @@ def test_the_verdict_says_why_it_failed_modification_first():
                                        "safeguards not shown to survive modification (inconclusive)",
                                        "the model as released refuses too few harmful requests"]
     assert verdict_reasons(checks[1:2]) == []
+    # a retention check with nothing measured does not claim the safeguards failed; an inconclusive as-released
+    # check does not claim the model refuses too little
+    assert verdict_reasons([check("min_retention", "fail", None), check("min_refusal[x]", "inconclusive")]) == [
+        "safeguards after modification were not measured",
+        "the model as released is not shown to refuse enough harmful requests"]
     table = format_table({"passed": False, "checks": checks[2:3]})
     assert table.endswith("verdict: FAILED (1 of 1 checks failed): safeguards do not survive modification")
 
