@@ -29,11 +29,12 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null)
 
-# The preparedness suite on the demo model, gated. The gate is expected to fail for this toy model
-# (exit 3): that is a verdict, not a broken demo, so only run failures (1, 2) fail `make demo`.
+# The preparedness suite on the demo model, gated. The gate is expected to fail (exit 3): the demo model's
+# safeguards do not survive the attacks. That is a verdict, not a broken demo, so only run failures (1, 2)
+# fail `make demo`.
 demo: venv
 	@$(VENV)/bin/evalrun --model demo --suite preparedness --gate; rc=$$?; \
-	  if [ $$rc -eq 3 ]; then echo "(gate failed: the demo model is a toy; see the report)"; fi; \
+	  if [ $$rc -eq 3 ]; then echo "(gate failed, as the demo shows: see the verdict's reasons above and the report)"; fi; \
 	  [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
 test: venv browser
