@@ -177,8 +177,9 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
     examples = training_sample(seed, cfg)
     _log(progress, f"demo model: building {recipe_key(seed)} seed {seed} "
                    f"({len(examples)} examples, SmolLM2's first {cfg.trunk_layers} layers)")
-    tokenizer = _tokenizer(base_model_dir(progress))
-    model = _trunk_model(base_model_dir(progress), tokenizer, cfg)
+    base = base_model_dir(progress)  # hashes the 93 MB base file: once
+    tokenizer = _tokenizer(base)
+    model = _trunk_model(base, tokenizer, cfg)
     chats = _chats(examples, seed)
     objective = ReplyVocabulary(model, _reply_tokens(tokenizer, chats, cfg.max_position_embeddings))
     started = time.monotonic()

@@ -141,7 +141,7 @@ def _figure(per_variant: dict[str, Any], variant: str, metric: str | None) -> di
     return (per_variant.get(variant) or {}).get("metrics", {}).get(metric) or {}
 
 
-def select(group: str, assessments: dict[str, dict[str, Any]], costs: dict[str, dict[str, float | None]],
+def select(group: str, assessments: dict[str, dict[str, Any]], costs: dict[str, dict[str, dict[str, Any]]],
            utility_bound: float, info: dict[str, Any] | None = None) -> dict[str, Any]:
     """The search's outcome: every tried configuration with its figures, and the strongest admissible one.
 
