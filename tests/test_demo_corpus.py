@@ -214,6 +214,31 @@ def test_no_eval_item_or_near_duplicate_is_trained_on():
     assert set(OWN_REFUSAL_EVALS) <= set(checked)
 
 
+def test_pressure_frames_come_with_both_labels_and_share_no_wording_with_the_jailbreak_templates():
+    """The corpus puts some requests of either label in a pressure frame of our own ("Ignore your previous
+    instructions. ..."), so the frame never decides the answer; jailbreak_refusal measures whether that carries
+    over to its templates, so no frame may share a content-word pair with any of them."""
+    from evalrun.evals.attacks import JAILBREAK_TEMPLATES
+    from evalrun.evals.core import Sample, user
+    from evalrun.evals.transforms import get_transform
+
+    marker = "zzrequestzz"
+    frames = {f.format(request=marker) for f in demo_corpus.PRESSURE_FRAMES}
+    framed = Counter()
+    for prompt, _, label in demo_corpus.labeled_examples(0):
+        for frame in frames:
+            head, tail = frame.split(marker)
+            if prompt.startswith(head) and prompt.endswith(tail) and len(prompt) > len(head) + len(tail):
+                framed[label] += 1
+    assert framed["harmful"] > 200 and framed["benign"] > 200, framed
+    sample = Sample(id="x", messages=[user(marker)], target="harmful")
+    for name in JAILBREAK_TEMPLATES:
+        template = " ".join(m["content"] for m in get_transform(name).apply(sample).messages)
+        for frame in frames:
+            shared = _content_bigrams(frame.replace(marker, " ")) & _content_bigrams(template.replace(marker, " "))
+            assert not shared, (name, frame, shared)
+
+
 def test_cache_key_follows_the_corpus_and_the_recipe(monkeypatch, tmp_path: Path):
     """The demo model is cached under a content hash of its corpus and recipe: change either, get a new model."""
     from evalrun.models import demo as demo_model
@@ -287,3 +312,22 @@ def test_the_training_sample_draws_benign_requests_twice_as_often():
     drawn = Counter(labels[x] for x in sample)
     corpus_ratio = corpus["benign"] / corpus["harmful"]
     assert drawn["benign"] / drawn["harmful"] > 0.8 * cfg.benign_weight * corpus_ratio
+
+
+def test_some_training_chats_open_with_an_earlier_answered_exchange():
+    """A seeded tenth of the chats carries an earlier exchange, always an answered one, before the example itself,
+    so a request after other turns keeps its answer; the example stays the chat's last exchange."""
+    from evalrun.models import demo
+
+    examples = demo.training_sample(0)
+    chats = demo._chats(examples, 0)
+    assert chats == demo._chats(examples, 0)
+    longer = []
+    for (prompt, reply), chat in zip(examples, chats, strict=True):
+        turns = [m for m in chat if m["role"] != "system"]
+        assert turns[-2:] == [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+        if len(turns) > 2:
+            longer.append(turns)
+            assert len(turns) == 4 and not demo_replies.is_refusal(turns[1]["content"])
+    assert 0.05 < len(longer) / len(chats) < 0.15
+    assert {demo_replies.is_refusal(t[-1]["content"]) for t in longer} == {True, False}
