@@ -47,7 +47,7 @@ from evalrun.models.train import IGNORE, Schedule, encode_chat, train
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from transformers import PreTrainedTokenizerFast
 
-# The cache key (recipe_key) hashes the corpus, chat format and TrainConfig; bump this for changes in how
+# The cache key (recipe_key) hashes the training chats, chat format and TrainConfig; bump this for changes in how
 # the model is built that the key cannot see (the trunk cut, the model class, the training loop's code).
 RECIPE_VERSION = 4
 
@@ -137,14 +137,12 @@ def demo_model_path(seed: int = 0, cache_dir: Path | None = None,
 def recipe_key(seed: int = 0) -> str:
     """A content hash of everything the model for `seed` is built from (12 hex digits): its cache key.
 
-    The corpus itself is hashed, not a hand-kept version number, so a changed corpus or recipe can never
-    reuse a model built from the old one.
+    The training chats themselves are hashed (corpus, system prompts, earlier turns), not a hand-kept
+    version number, so a changed corpus or recipe can never reuse a model built from the old one.
     """
     payload = {
         "recipe": RECIPE_VERSION, "config": asdict(TrainConfig()), "template": CHAT_TEMPLATE,
-        "special_tokens": SPECIAL_TOKENS, "system_prompts": SYSTEM_PROMPTS,
-        "system_prompt_fraction": SYSTEM_PROMPT_FRACTION, "earlier_turn_fraction": EARLIER_TURN_FRACTION,
-        "examples": training_sample(seed),
+        "special_tokens": SPECIAL_TOKENS, "chats": _chats(training_sample(seed), seed),
         "base": base_model_sha256(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
@@ -415,14 +413,17 @@ def _chats(examples: list[tuple[str, str]], seed: int) -> list[list[dict[str, st
     answered = [(user, reply) for user, reply in examples if not demo_replies.is_refusal(reply)]
     chats = []
     for user, reply in examples:
-        chat = [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+        chat = _exchange(user, reply)
         if rng.random() < EARLIER_TURN_FRACTION:
-            earlier_user, earlier_reply = rng.choice(answered)
-            chat = [{"role": "user", "content": earlier_user}, {"role": "assistant", "content": earlier_reply}, *chat]
+            chat = _exchange(*rng.choice(answered)) + chat
         if rng.random() < SYSTEM_PROMPT_FRACTION:
             chat.insert(0, {"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
         chats.append(chat)
     return chats
+
+
+def _exchange(user: str, reply: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
 
 
 # --- Files and locking ------------------------------------------------------
