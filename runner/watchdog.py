@@ -69,18 +69,38 @@ def group_members(pgid: int) -> list[int]:
 
 
 class EngineWatch:
-    """The engine processes of one worker's process group, and which of them has died since last seen."""
+    """The engine processes of one worker's process group, and which of them has died since last seen.
+
+    A process counts as an engine process once it has kept its engine title over two scans. A process
+    an engine forks (vLLM's CPU worker runs `lscpu` through a shell while it starts) carries its parent's
+    title from the fork until its exec: seen in that window and gone a moment later, it would read as a
+    dead engine process. Two sightings a poll apart exclude it; an engine process that dies within its
+    first poll is still reported, by vLLM or by the worker, only not by this watch.
+    """
 
     def __init__(self, pgid: int) -> None:
         self.pgid = pgid
-        self.seen: dict[str, str] = {}  # pid -> process title
+        self.seen: dict[str, str] = {}  # pid -> process title, for confirmed engine processes
+        self.sighted: dict[str, str] = {}  # seen once with an engine title: confirmed on the next scan
+
+    def _engine_title(self, pid: str) -> str | None:
+        """The title of `pid` if it is a live engine process of this group."""
+        st = _stat(pid)
+        if not st or st[2] != str(self.pgid) or st[0] in ("Z", "X"):
+            return None
+        title = _cmdline(pid)
+        return title if title.startswith(ENGINE_PREFIX) else None
 
     def check(self) -> Death | None:
-        """Scan once: remember new engine processes, return the first remembered one that is gone."""
+        """Scan once: confirm engine processes seen twice, return the first confirmed one that is gone."""
+        sighted = self.sighted
+        self.sighted = {}
         for pid in os.listdir("/proc"):
-            if pid.isdigit() and pid not in self.seen and (st := _stat(pid)) and st[2] == str(self.pgid) \
-                    and st[0] != "Z" and (title := _cmdline(pid)).startswith(ENGINE_PREFIX):
-                self.seen[pid] = title
+            if pid.isdigit() and pid not in self.seen and (title := self._engine_title(pid)):
+                if sighted.get(pid) == title:
+                    self.seen[pid] = title
+                else:
+                    self.sighted[pid] = title
         for pid, title in self.seen.items():
             st = _stat(pid)
             if st is None or st[0] in ("Z", "X") or st[2] != str(self.pgid):

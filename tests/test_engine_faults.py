@@ -47,6 +47,7 @@ def test_engine_watch_names_a_killed_grandchild(tmp_path: Path):
     try:
         child = int(leader.stdout.readline())
         watch = EngineWatch(leader.pid)
+        assert watch.check() is None and watch.seen == {}  # sighted once: not yet an engine process
         assert watch.check() is None and watch.seen == {str(child): "VLLM::EngineCore"}
         os.kill(child, signal.SIGKILL)
         deadline = time.monotonic() + 5
@@ -54,6 +55,48 @@ def test_engine_watch_names_a_killed_grandchild(tmp_path: Path):
             time.sleep(0.05)
         assert death is not None and death.pid == child
         assert "VLLM::EngineCore" in death.describe() and "was killed by SIGKILL" in death.describe()
+    finally:
+        os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()
+
+
+FORKED_HELPER = """
+import os, sys, time
+import setproctitle
+if __name__ == "__main__":
+    os.setpgrp()
+    if os.fork() == 0:
+        setproctitle.setproctitle("VLLM::Worker")
+        helper = os.fork()
+        if helper == 0:  # a helper the engine forks (vLLM runs lscpu): its title is the engine's until exec
+            print(os.getpid(), flush=True)
+            sys.stdin.readline()
+            os.execv("/bin/true", ["true"])
+        os.waitpid(helper, 0)
+    time.sleep(60)
+"""
+
+
+def test_engine_watch_ignores_a_helper_caught_between_fork_and_exec(tmp_path: Path):
+    """A process forked by an engine process carries the engine's title until it execs; seen in that window and
+    gone by the next scan, it is not a dead engine (the likely cause of a clean-clone CI failure on 2026-12-05)."""
+    pytest.importorskip("setproctitle")
+    script = tmp_path / "helper.py"
+    script.write_text(FORKED_HELPER)
+    leader = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        helper = int(leader.stdout.readline())
+        watch = EngineWatch(leader.pid)
+        assert watch.check() is None and str(helper) in watch.sighted  # the helper, still titled VLLM::Worker
+        leader.stdin.write("\n")
+        leader.stdin.flush()
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{helper}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not os.path.exists(f"/proc/{helper}")
+        assert watch.check() is None and watch.check() is None
+        assert list(watch.seen.values()) == ["VLLM::Worker"] and str(helper) not in watch.seen
     finally:
         os.killpg(leader.pid, signal.SIGKILL)
         leader.wait()
