@@ -8,7 +8,7 @@ which the caller reports as a failed build or variant.
 
 Speed on CPU: batches are cut from length-sorted windows of a shuffled epoch
 and padded to their longest chat, so little compute goes to padding; and the
-loop runs on as many threads as there are idle cores (`train_threads`),
+loop runs on as many threads as there are idle cores now (`train_threads`),
 because OpenMP threads that wait for a busy core make every step many times
 slower (measured: 8 s a step on 2 threads vs 0.4 s on 1 on a loaded 2-core machine).
 """
@@ -74,17 +74,57 @@ def lr_factor(step: int, total: int, schedule: Schedule) -> float:
 
 
 def train_threads() -> int:
-    """Threads for a training loop on CPU: the idle cores (at least 1), unless OMP_NUM_THREADS says otherwise.
+    """Threads for a training loop on CPU: the cores of this process's affinity that nothing else is using now
+    (at least 1), unless OMP_NUM_THREADS says otherwise.
 
-    Read from the 1-minute load average, so training beside other work does not oversubscribe the cores.
+    Busy cores are sampled from /proc/stat while this process waits (`busy_cores`), so its own work just
+    before (tokenising, converting a GGUF) and a job that ended a minute ago do not count. The 1-minute load
+    average, which this used to read, counted both: a demo-model build started just after `make venv` had
+    finished trained on 1 thread of 2, at ~2.4 s a step. The load average stands in only where /proc/stat
+    cannot be read.
     """
     import torch
 
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0))
-    idle = cores - int(os.getloadavg()[0] + 0.5)
-    return max(1, min(cores, torch.get_num_threads(), idle + 1))
+    cpus = os.sched_getaffinity(0)
+    try:
+        busy = busy_cores(cpus)
+    except OSError:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the load average counts this process too
+    idle = len(cpus) - int(busy + 0.75)  # a core more than a quarter busy is a busy core
+    return max(1, min(len(cpus), torch.get_num_threads(), idle))
+
+
+def busy_cores(cpus: set[int], sample_s: float = 0.5) -> float:
+    """How many of `cpus` other processes kept busy over the next `sample_s` seconds (0.0 to len(cpus))."""
+    before = _cpu_times(cpus)
+    time.sleep(sample_s)
+    return busy_between(before, _cpu_times(cpus))
+
+
+def busy_between(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> float:
+    """Busy cores between two `_cpu_times` snapshots: per cpu, the share of its ticks not spent idle."""
+    busy = 0.0
+    for cpu, (total, idle) in after.items():
+        total0, idle0 = before.get(cpu, (total, idle))
+        if total > total0:
+            busy += 1.0 - (idle - idle0) / (total - total0)
+    return busy
+
+
+def _cpu_times(cpus: set[int]) -> dict[int, tuple[int, int]]:
+    """(all ticks, idle + iowait ticks) of each cpu in `cpus`, from /proc/stat's `cpuN` lines."""
+    times = {}
+    with open("/proc/stat") as stat:
+        for line in stat:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                ticks = [int(f) for f in fields[:8]]  # user nice system idle iowait irq softirq steal
+                times[int(name[3:])] = (sum(ticks), ticks[3] + ticks[4])
+    if not times:
+        raise OSError("/proc/stat lists none of this process's cpus")
+    return times
 
 
 @contextlib.contextmanager
