@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from evalrun.evals.errors import InputError
 from evalrun.fileio import file_sha256
 from evalrun.models import demo_corpus, demo_replies
+from evalrun.models.hf_bars import transformers_bars
 from evalrun.models.ref import cache_dir as evalrun_cache_dir
 from evalrun.models.ref import exclusive_lock
 from evalrun.models.train import IGNORE, Schedule, encode_chat, train
@@ -220,16 +221,9 @@ def _build_into(out: Path, seed: int, cfg: TrainConfig, progress: bool) -> None:
 
 def _save_quietly(model: Any, tokenizer: PreTrainedTokenizerFast, out: Path) -> None:
     """Save model (safetensors) and tokenizer without transformers' progress bars."""
-    from transformers.utils import logging as hf_logging
-
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
+    with transformers_bars(False):
         model.save_pretrained(out, safe_serialization=True)
         tokenizer.save_pretrained(out)
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
 
 
 def _seed_everything(seed: int) -> None:
@@ -296,7 +290,8 @@ def _trunk_model(base: Path, tokenizer: PreTrainedTokenizerFast, cfg: TrainConfi
     if cfg.trunk_layers > config.num_hidden_layers or not 0 < cfg.trained_layers <= cfg.trunk_layers:
         raise ValueError(f"TrainConfig asks for {cfg.trained_layers} of {cfg.trunk_layers} layers; "
                          f"the base model has {config.num_hidden_layers}")
-    base_model = LlamaForCausalLM.from_pretrained(base, dtype=torch.float32)
+    with transformers_bars(False):
+        base_model = LlamaForCausalLM.from_pretrained(base, dtype=torch.float32)
     embeddings = base_model.get_input_embeddings().weight.detach()
     new_rows = []
     for token in tokenizer.convert_ids_to_tokens(list(range(len(embeddings), len(tokenizer)))):

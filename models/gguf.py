@@ -24,6 +24,7 @@ from typing import Any
 
 from evalrun.evals.errors import InputError
 from evalrun.fileio import file_sha256
+from evalrun.models.hf_bars import transformers_bars
 from evalrun.models.ref import ModelRef, cache_dir, declared_dtype, exclusive_lock, fingerprint_dir
 
 SOURCE_FILE = "gguf-source.json"
@@ -130,7 +131,8 @@ def _convert(file: Path, sha: str, header: dict[str, Any], out: Path, progress: 
 
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    with tqdm(total=3, desc=f"converting {file.name} (GGUF -> Hugging Face, once)", disable=not progress) as bar:
+    with transformers_bars(progress), \
+            tqdm(total=3, desc=f"converting {file.name} (GGUF -> Hugging Face, once)", disable=not progress) as bar:
         tokenizer = AutoTokenizer.from_pretrained(file.parent, gguf_file=file.name)
         if not getattr(tokenizer, "chat_template", None):
             raise InputError(f"{file} has no chat template in its GGUF metadata (tokenizer.chat_template); "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evalrun.models.hf_bars import transformers_bars
+
 
 def train_device() -> tuple[str, str]:
     """("cuda", "bfloat16") when a GPU is present, else ("cpu", "float32")."""
@@ -21,16 +23,10 @@ def load_model(model_dir: Path, dtype: str | None = None) -> Any:
     """The base model as a transformers causal LM on the training device (eval mode)."""
     import torch
     from transformers import AutoModelForCausalLM
-    from transformers.utils import logging as hf_logging
 
     device, default_dtype = train_device()
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
+    with transformers_bars(False):
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype or default_dtype))
-    finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
     return model.to(device).eval()
 
 

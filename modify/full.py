@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from evalrun.models.hf_bars import transformers_bars
 from evalrun.models.train import Checkpoint, Diverged
 from evalrun.models.variant import Variant
 from evalrun.modify.data import ATTACK_DATA
@@ -61,21 +62,16 @@ def full_finetune(job: Job, default_data: str) -> list[Variant]:
 
 def save_checkpoint(model: Any, base_dir: Path, out: Path, dtype: Any) -> None:
     """Save `model`'s weights (in `dtype`) with the base model's tokenizer and other non-weight files."""
-    from transformers.utils import logging as hf_logging
-
     out.mkdir(parents=True, exist_ok=True)
     copy_tokenizer_files(base_dir, out)
     state = {k: v.detach().to("cpu", dtype) for k, v in model.state_dict().items()}
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
+    original = model.config.dtype
+    model.config.dtype = dtype
     try:
-        original = model.config.dtype
-        model.config.dtype = dtype
-        model.save_pretrained(out, state_dict=state, safe_serialization=True)
-        model.config.dtype = original
+        with transformers_bars(False):
+            model.save_pretrained(out, state_dict=state, safe_serialization=True)
     finally:
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
+        model.config.dtype = original
 
 
 def copy_tokenizer_files(base_dir: Path, out: Path) -> None:

@@ -121,3 +121,19 @@ def test_help_imports_neither_torch_nor_gguf():
     code = "import sys; from evalrun.cli.main import cli; print('torch' in sys.modules, 'gguf' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr[-2000:]
+
+
+def test_transformers_bars_are_switched_for_the_block_and_restored_after():
+    import transformers.modeling_gguf_pytorch_utils as gguf_loading
+    from evalrun.models.hf_bars import transformers_bars
+    from transformers.utils import logging as hf_logging
+
+    own_bar = gguf_loading.tqdm
+    hf_logging.enable_progress_bar()
+    with transformers_bars(False):
+        assert not hf_logging.is_progress_bar_enabled()
+        assert gguf_loading.tqdm([1]).disable  # the bar it draws outside the switch, too
+        with transformers_bars(True):
+            assert hf_logging.is_progress_bar_enabled()
+        assert not hf_logging.is_progress_bar_enabled()
+    assert hf_logging.is_progress_bar_enabled() and gguf_loading.tqdm is own_bar

@@ -53,6 +53,17 @@ def gguf_file() -> Path:
     return path
 
 
+def test_a_conversion_under_progress_false_prints_no_progress_bars(tmp_path: Path, monkeypatch, capfd):
+    """Transformers draws its own bars (tokenizer and weight loading, de-quantising) unless told not to."""
+    from evalrun.models.gguf import resolve_gguf
+
+    monkeypatch.setenv("EVALRUN_CACHE", str(tmp_path))  # a fresh cache: converted here, not found
+    ref = resolve_gguf(smollm2_gguf(), progress=False)
+    assert Path(ref.path).is_relative_to(tmp_path)
+    err = capfd.readouterr().err
+    assert "%|" not in err and "it/s]" not in err, err[-1000:]
+
+
 @pytest.fixture(scope="module")
 def smoke_run(gguf_file: Path, tmp_path_factory, run_cli) -> Path:
     out = tmp_path_factory.mktemp("smol-smoke") / "run"
