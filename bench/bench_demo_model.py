@@ -18,13 +18,11 @@ on any CPU; the spread over seeds says how far a single figure can be trusted.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_run import timed_evalrun  # bench/cli_run.py, beside this script
 
 OWN_EVALS = ["harmful_refusal", "jailbreak_refusal", "over_refusal"]
 PUBLIC_EVALS = ["strongreject", "advbench", "xstest"]  # run when their files are under --data-dir
@@ -43,15 +41,11 @@ def run_seed(seed: int, work: Path, suite: Path, data_dirs: list[Path]) -> tuple
     model = demo_model_path(seed=seed, cache_dir=work / "cache", progress=False)
     built = time.monotonic()
     out = Path(tempfile.mkdtemp(prefix=f"run-seed{seed}-", dir=work))  # a new run each time: never a resumed one
-    env = {**os.environ, "EVALRUN_CACHE": str(work / "cache")}
-    cmd = [sys.executable, "-m", "evalrun.cli.main", "--model", str(model), "--dtype", "float32",
-           "--suite", str(suite), "--out", str(out), "--no-progress"]
+    args = ["--model", str(model), "--dtype", "float32", "--suite", str(suite)]
     for d in data_dirs:
-        cmd += ["--data-dir", str(d)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench run for seed {seed} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads((out / "results.json").read_text()), built - started, time.monotonic() - built
+        args += ["--data-dir", str(d)]
+    run_s, _, results = timed_evalrun(args, out, env={"EVALRUN_CACHE": str(work / "cache")})
+    return results, built - started, run_s
 
 
 def main() -> None:

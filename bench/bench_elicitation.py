@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_run import timed_evalrun  # bench/cli_run.py, beside this script
 
 SUITE = """name: bench-elicitation
 version: 1
@@ -45,16 +43,11 @@ def main() -> None:
         from evalrun.models.demo import demo_model_path
 
         demo = demo_model_path(progress=False)
-        env = {**os.environ, "EVALRUN_CACHE": str(root / "cache"), "VLLM_CPU_KVCACHE_SPACE": "1"}
-        t0 = time.perf_counter()
-        cmd = [sys.executable, "-m", "evalrun.cli.main", "--model", str(demo), "--dtype", "float32",
-               "--suite", str(root / "suite.yaml"), "--out", str(out), "--limit", str(args.limit), "--no-progress"]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            sys.exit(f"bench run failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        report(json.loads((out / "manifest.json").read_text()), json.loads((out / "results.json").read_text()),
-               wall)
+        wall, manifest, results = timed_evalrun(
+            ["--model", str(demo), "--dtype", "float32", "--suite", str(root / "suite.yaml"),
+             "--limit", str(args.limit)],
+            out, env={"EVALRUN_CACHE": str(root / "cache"), "VLLM_CPU_KVCACHE_SPACE": "1"})
+        report(manifest, results, wall)
 
 
 def report(manifest: dict, results: dict, wall: float) -> None:

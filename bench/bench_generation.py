@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_run import timed_command  # bench/cli_run.py, beside this script
 
 HERE = Path(__file__).resolve()
 DEFAULT_DATA = HERE.parents[2] / "shared" / "datasets"
@@ -81,15 +82,6 @@ def raw_side(data_dir: str, model: str) -> None:
                                  "output_tokens": tokens}), flush=True)
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-3000:]}")
-    return wall, proc.stdout
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA))
@@ -108,11 +100,11 @@ def main() -> None:
     model = str(demo_model_path())
     rows = []
     for rep in range(args.repeats):
-        raw_wall, raw_out = timed([sys.executable, str(HERE), "--side", "raw", "--data-dir", args.data_dir,
+        raw_wall, raw_out = timed_command([sys.executable, str(HERE), "--side", "raw", "--data-dir", args.data_dir,
                                    "--model", model])
         with tempfile.TemporaryDirectory() as tmp:
             out = str(Path(tmp) / "run")
-            ev_wall, _ = timed([sys.executable, str(HERE), "--side", "evalrun", "--data-dir", args.data_dir,
+            ev_wall, _ = timed_command([sys.executable, str(HERE), "--side", "evalrun", "--data-dir", args.data_dir,
                                 "--out", out])
             manifest = json.loads((Path(out) / "manifest.json").read_text())
         raw = json.loads(next(line[6:] for line in raw_out.splitlines() if line.startswith("BENCH ")))

@@ -18,12 +18,11 @@ replica count, assuming perfect scaling and one replica per GPU.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_run import timed_evalrun  # bench/cli_run.py, beside this script
 
 HERE = Path(__file__).resolve()
 DEFAULT_DATA = HERE.parents[2] / "shared" / "datasets"
@@ -33,13 +32,7 @@ GPUS = (1, 8, 64)
 
 
 def timed_run(args: list[str], out: Path) -> dict:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalrun.cli.main", *args, "--out", str(out), "--no-progress"],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"bench run failed ({' '.join(args)}): {proc.stderr.strip()[-800:]}")
-    manifest = json.loads((out / "manifest.json").read_text())
+    wall, manifest, _ = timed_evalrun(args, out)
     info = manifest["engines"][0]
     return {"wall_s": wall, "generate_s": info["generate_s"], "requests": manifest["counts"]["generated_now"],
             "tokens": info["output_tokens"], "cluster": info.get("cluster")}

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cli_run import timed_evalrun  # bench/cli_run.py, beside this script
 
 EVALS = "[harmful_refusal, over_refusal]"
 CONFIGS = {
@@ -54,13 +54,7 @@ def timed_run(k: int, workdir: Path) -> dict:
     suite = workdir / f"bench-k{k}.yaml"
     suite.write_text(suite_text(CONFIGS[k]))
     out = workdir / f"run-k{k}-{time.monotonic_ns()}"
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evalrun.cli.main", "--model", "demo", "--suite", str(suite),
-                           "--out", str(out), "--no-progress"], capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"k={k}: evalrun exited {proc.returncode}: {proc.stderr[-2000:]}")
-    manifest = json.loads((out / "manifest.json").read_text())
+    wall, manifest, _ = timed_evalrun(["--model", "demo", "--suite", str(suite)], out)
     return {"k": k, "wall_s": round(wall, 1), "requests": manifest["counts"]["requests"],
             "engine_loads": manifest["counts"]["engine_loads"], **manifest["timings"]}
 
