@@ -101,11 +101,11 @@ def main() -> None:
     rows = []
     for rep in range(args.repeats):
         raw_wall, raw_out = timed_command([sys.executable, str(HERE), "--side", "raw", "--data-dir", args.data_dir,
-                                   "--model", model])
+                                           "--model", model])
         with tempfile.TemporaryDirectory() as tmp:
             out = str(Path(tmp) / "run")
             ev_wall, _ = timed_command([sys.executable, str(HERE), "--side", "evalrun", "--data-dir", args.data_dir,
-                                "--out", out])
+                                        "--out", out])
             manifest = json.loads((Path(out) / "manifest.json").read_text())
         raw = json.loads(next(line[6:] for line in raw_out.splitlines() if line.startswith("BENCH ")))
         ev = {k: manifest["timings"][k] for k in ("render_s", "generate_s")}
